@@ -1,0 +1,1 @@
+"""Core of the database-backup service: engines, pipeline, storage, catalog and services (no HTTP)."""

@@ -1,0 +1,1 @@
+"""Where the service's records live: the `Catalog` seam and its implementations."""

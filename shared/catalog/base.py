@@ -1,0 +1,72 @@
+"""The `Catalog` seam: backups, the settings record, the audit log, and per-database locks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared.models import Backup, BackupLog, BackupSettings, BackupSource, BackupStatus
+
+
+@dataclass(frozen=True)
+class BackupFilter:
+    status: BackupStatus | None = None
+    source: BackupSource | None = None
+    is_protected: bool | None = None
+
+
+@dataclass(frozen=True)
+class BackupPage:
+    backups: list[Backup]
+    next_cursor: str | None
+    """Opaque; pass back to get the next page. None on the last page."""
+
+
+class Catalog(Protocol):
+    """Records of the service. Listing is newest first (created_at, then id, descending)."""
+
+    def add_backup(self, backup: Backup) -> None:
+        """Store a new record. Raises `InvalidInputError` when the id exists already."""
+        ...
+
+    def update_backup(self, backup: Backup) -> None:
+        """Replace a stored record. Raises `NotFoundError` when it does not exist."""
+        ...
+
+    def get_backup(self, backup_id: str) -> Backup:
+        """Raises `NotFoundError` when there is no such backup."""
+        ...
+
+    def list_backups(
+        self, filter: BackupFilter | None = None, limit: int = 50, cursor: str | None = None
+    ) -> BackupPage:
+        """Raises `InvalidInputError` on a cursor this catalog did not make."""
+        ...
+
+    def delete_backup(self, backup_id: str) -> None:
+        """Remove a record; one that is already gone is not an error."""
+        ...
+
+    def get_settings(self) -> BackupSettings:
+        """The settings record, or defaults when none has been saved."""
+        ...
+
+    def save_settings(self, settings: BackupSettings) -> None: ...
+
+    def add_log(self, entry: BackupLog) -> BackupLog:
+        """Store an audit entry and return it with its id."""
+        ...
+
+    def list_logs(self, backup_id: str | None = None, limit: int = 100) -> list[BackupLog]:
+        """Newest first; only the entries of `backup_id` when given."""
+        ...
+
+    def acquire_lock(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take the lock `name` for `owner` until `now + ttl`. True when taken (or already held by
+        `owner`, which extends it); False while another owner holds an unexpired lock."""
+        ...
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Free the lock if `owner` holds it; otherwise do nothing."""
+        ...

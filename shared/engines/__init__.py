@@ -1,0 +1,1 @@
+"""Dump engines: one module per database engine, all speaking the `DumpEngine` protocol."""

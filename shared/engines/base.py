@@ -1,0 +1,60 @@
+"""The `DumpEngine` seam: dump a database to a byte stream, restore one from a byte stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.dburl import DatabaseURL
+
+
+@dataclass
+class DumpReport:
+    """Facts gathered while dumping; complete only once the dump iterator is exhausted."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    """Each dumped table's name and the number of rows written for it."""
+    warnings: list[str] = field(default_factory=list)
+    server_version: str = ""
+
+
+@dataclass(frozen=True)
+class DumpOptions:
+    strip_definers: bool = False
+    """Leave DEFINER clauses out (Cloud SQL imports need this)."""
+
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just handled."""
+
+
+class DumpEngine(Protocol):
+    """Dumps and restores one database. Implementations stream: memory stays flat as the data grows."""
+
+    engine: str
+
+    def dump(self, report: DumpReport) -> Iterator[bytes]:
+        """Yield the dump as plain SQL in chunks. Raises `DumpError` when the dump cannot be complete;
+        the iterator never ends normally on a short dump."""
+        ...
+
+    def restore(self, chunks: Iterable[bytes]) -> None:
+        """Replace the database's contents with the dump in `chunks`. Raises `RestoreError`."""
+        ...
+
+    def check_connection(self) -> None:
+        """Raise `DumpError` with a clear message when the database cannot be reached or read."""
+        ...
+
+
+def engine_for(url: DatabaseURL, options: DumpOptions | None = None) -> DumpEngine:
+    """The engine that serves `url`."""
+    options = options or DumpOptions()
+    if url.engine == "mysql":
+        from shared.engines.mysql import MySQLEngine
+
+        return MySQLEngine(url, options)
+    from shared.engines.postgres import PostgresEngine
+
+    return PostgresEngine(url, options)

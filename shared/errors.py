@@ -1,0 +1,37 @@
+"""Error types of the backup core; each message says what went wrong and, where it can, what to fix."""
+
+
+class BackupServiceError(Exception):
+    """Base class for every error the core raises on purpose."""
+
+
+class ConfigurationError(BackupServiceError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class InvalidInputError(BackupServiceError):
+    """A caller passed something unusable (bad id, bad file, bad value)."""
+
+
+class NotFoundError(BackupServiceError):
+    """The named backup (or file) does not exist."""
+
+
+class BusyError(BackupServiceError):
+    """Another backup or restore holds the database's lock."""
+
+
+class DumpError(BackupServiceError):
+    """A dump could not be taken completely; the backup must fail."""
+
+
+class RestoreError(BackupServiceError):
+    """A restore could not be applied."""
+
+
+class StorageError(BackupServiceError):
+    """A storage location could not be written, read or deleted."""
+
+
+class ChecksumMismatchError(StorageError):
+    """Stored bytes do not match the checksum recorded for them."""

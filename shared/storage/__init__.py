@@ -1,0 +1,1 @@
+"""Where backup files live: the `Storage` seam and its implementations."""

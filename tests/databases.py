@@ -1,0 +1,56 @@
+"""Throwaway databases on the local MariaDB and PostgreSQL servers, one unique name per use."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pymysql
+
+from shared.dburl import DatabaseURL
+
+MYSQL_HOST = os.environ.get("TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("TEST_MYSQL_PORT", "3306"))
+POSTGRES_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("TEST_POSTGRES_PORT", "5432"))
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def mysql_admin() -> pymysql.connections.Connection:
+    return pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
+
+
+def postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(host=POSTGRES_HOST, port=POSTGRES_PORT, user="postgres", dbname="postgres", autocommit=True)
+
+
+@contextmanager
+def fresh_mysql_database(prefix: str = "t") -> Iterator[DatabaseURL]:
+    """An empty utf8mb4 database, dropped afterwards."""
+    name = unique_name(prefix)
+    with mysql_admin() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    try:
+        yield DatabaseURL(engine="mysql", database=name, user="root", host=MYSQL_HOST, port=MYSQL_PORT)
+    finally:
+        with mysql_admin() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "t") -> Iterator[DatabaseURL]:
+    """An empty UTF8 database, dropped afterwards (its connections are ended first)."""
+    name = unique_name(prefix)
+    with postgres_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+    try:
+        yield DatabaseURL(engine="postgresql", database=name, user="postgres", host=POSTGRES_HOST, port=POSTGRES_PORT)
+    finally:
+        with postgres_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
