@@ -81,7 +81,9 @@ def parse_database_url(url: str, *, setting: str = "BACKUP_DATABASE_URL") -> Dat
         )
     database = unquote(parts.path.lstrip("/"))
     if not database or "/" in database:
-        raise ConfigurationError(f"{setting} must name exactly one database in its path. Expected {URL_FORMS}")
+        raise ConfigurationError(
+            f"{setting} must name exactly one database in its path. Expected {URL_FORMS}"
+        )
     query = parse_qs(parts.query)
     socket = next((query[name][0] for name in _SOCKET_PARAMS if name in query), None)
     if socket is not None and not socket.startswith("/"):
