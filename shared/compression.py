@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, cast
 
 import zstandard
 from isal import isal_zlib
@@ -19,7 +19,7 @@ FILE_SUFFIXES: dict[Compression, str] = {
     Compression.NONE: ".sql",
 }
 _GZIP_WBITS = 31
-_ISAL_ERROR: type[Exception] = isal_zlib.error
+_ISAL_ERROR = cast(type[Exception], isal_zlib.error)
 
 
 class Compressor(Protocol):
