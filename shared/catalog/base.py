@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from shared.models import Backup, BackupLog, BackupSettings, BackupSource, BackupStatus
@@ -21,6 +22,31 @@ class BackupPage:
     backups: list[Backup]
     next_cursor: str | None
     """Opaque; pass back to get the next page. None on the last page."""
+
+
+class RunClaimState(StrEnum):
+    CLAIMED = "claimed"
+    """The caller holds the run now and should do the work."""
+    IN_PROGRESS = "in_progress"
+    """Another owner holds an unexpired claim; the caller should not start."""
+    DONE = "done"
+    """The run succeeded already; `backup_id` is what it produced."""
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    """The answer to `Catalog.claim_run`: whether the caller got the run, and if not, why."""
+
+    state: RunClaimState
+    owner: str
+    """The owner holding the claim now (the caller when CLAIMED)."""
+    attempt: int
+    """How many times the run has been claimed afresh (1 on the first claim)."""
+    backup_id: str | None = None
+
+    @property
+    def claimed(self) -> bool:
+        return self.state is RunClaimState.CLAIMED
 
 
 class Catalog(Protocol):
@@ -69,4 +95,15 @@ class Catalog(Protocol):
 
     def release_lock(self, name: str, owner: str) -> None:
         """Free the lock if `owner` holds it; otherwise do nothing."""
+        ...
+
+    def claim_run(self, key: str, owner: str, now: datetime, ttl: timedelta) -> RunClaim:
+        """Claim the idempotent run `key` (e.g. a scheduled run's schedule time) for `owner` until
+        `now + ttl`. CLAIMED when new, held by `owner` already (extended), failed before (a retry) or
+        expired; IN_PROGRESS while another owner's claim is unexpired; DONE once it has succeeded."""
+        ...
+
+    def finish_run(self, key: str, owner: str, backup_id: str | None, succeeded: bool) -> bool:
+        """Record how `owner`'s run ended. A failed run can be claimed again. Returns False (and
+        changes nothing) when `owner` does not hold the claim, e.g. another owner took it over."""
         ...

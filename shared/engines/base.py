@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from shared.dburl import DatabaseURL
@@ -48,8 +49,10 @@ class DumpEngine(Protocol):
         ...
 
 
-def engine_for(url: DatabaseURL, options: DumpOptions | None = None) -> DumpEngine:
-    """The engine that serves `url`."""
+def engine_for(
+    url: DatabaseURL, options: DumpOptions | None = None, pg_bin_dir: Path | None = None
+) -> DumpEngine:
+    """The engine that serves `url`. `pg_bin_dir` overrides where PostgreSQL's client tools are found."""
     options = options or DumpOptions()
     if url.engine == "mysql":
         from shared.engines.mysql import MySQLEngine
@@ -57,4 +60,4 @@ def engine_for(url: DatabaseURL, options: DumpOptions | None = None) -> DumpEngi
         return MySQLEngine(url, options)
     from shared.engines.postgres import PostgresEngine
 
-    return PostgresEngine(url, options)
+    return PostgresEngine(url, options, tools_dir=pg_bin_dir)

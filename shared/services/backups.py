@@ -1,0 +1,143 @@
+"""Creating a backup: pending → running → completed or failed, streamed to every storage target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.compression import make_compressor
+from shared.dburl import DatabaseURL
+from shared.engines.base import DumpReport
+from shared.errors import BackupServiceError
+from shared.models import (
+    AuditAction,
+    Backup,
+    BackupSource,
+    BackupStatus,
+    DatabaseInfo,
+    StorageLocation,
+)
+from shared.pipeline import ProgressCallback, run_pipeline
+from shared.services.backup_ids import backup_filename, new_backup_id
+from shared.services.context import ServiceContext
+from shared.services.locking import DatabaseLock
+
+BackupHook = Callable[[Backup], None]
+
+
+class BackupService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    def create(
+        self,
+        actor: str,
+        source: BackupSource = BackupSource.MANUAL,
+        *,
+        protect: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Backup:
+        """Take a backup of the configured database. Raises `BusyError` while another run holds it;
+        on failure the record is `failed` with the reason, no file is left, and the error is raised."""
+        url = self._ctx.config.require_database()
+        with DatabaseLock(self._ctx.catalog, self._ctx.clock, url, self._ctx.lock_ttl, "backup"):
+            return self.create_while_locked(url, actor, source, protect=protect, progress=progress)
+
+    def create_while_locked(
+        self,
+        url: DatabaseURL,
+        actor: str,
+        source: BackupSource,
+        *,
+        protect: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Backup:
+        """Take a backup; the caller holds the database's lock (restore does, for its pre-restore backup)."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        backup_id = new_backup_id()
+        compression = ctx.config.compression
+        backup = Backup(
+            id=backup_id,
+            filename=backup_filename(url.database, now, backup_id, compression),
+            database=DatabaseInfo(
+                engine=url.engine, name=url.database, host=url.cloudsql_instance or url.host
+            ),
+            source=source,
+            created_by=actor,
+            created_at=now,
+            compression=compression,
+            is_protected=protect,
+        )
+        ctx.catalog.add_backup(backup)
+        backup.status = BackupStatus.RUNNING
+        ctx.catalog.update_backup(backup)
+        try:
+            self._run(url, backup, progress)
+        except Exception as exc:
+            self._fail(backup, actor, exc)
+            raise
+        ctx.auditor.record(
+            actor,
+            AuditAction.CREATE,
+            backup.id,
+            {
+                "source": str(source),
+                "file_size": backup.file_size,
+                "sha256": backup.sha256,
+                "locations": [str(loc.kind) for loc in backup.locations],
+                "warnings": backup.warnings,
+            },
+        )
+        return backup
+
+    def _run(self, url: DatabaseURL, backup: Backup, progress: ProgressCallback | None) -> None:
+        ctx = self._ctx
+        engine = ctx.engine_factory(url)
+        report = DumpReport()
+        uploads = {}
+        try:
+            for kind, storage in ctx.storages.items():
+                uploads[kind] = storage.begin(backup.filename)
+        except Exception:
+            for upload in uploads.values():
+                upload.abort()
+            raise
+        compressor = make_compressor(backup.compression, ctx.config.compression_level)
+        result = run_pipeline(engine.dump(report), compressor, uploads, progress)
+        backup.file_size = result.stored_size
+        backup.raw_size = result.raw_size
+        backup.sha256 = result.sha256
+        backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
+        backup.table_rows = dict(report.tables)
+        backup.database.server_version = report.server_version
+        backup.warnings = list(report.warnings) + [
+            f"storage {kind} failed, the backup is kept elsewhere: {reason}"
+            for kind, reason in result.failures.items()
+        ]
+        backup.status = BackupStatus.COMPLETED
+        backup.completed_at = ctx.clock.now()
+        ctx.catalog.update_backup(backup)
+
+    def _fail(self, backup: Backup, actor: str, exc: Exception) -> None:
+        ctx = self._ctx
+        for loc in backup.locations:
+            ctx.storage(loc.kind).delete(loc.ref)
+        backup.locations = []
+        backup.status = BackupStatus.FAILED
+        backup.completed_at = ctx.clock.now()
+        backup.error_message = describe_error(exc)
+        ctx.catalog.update_backup(backup)
+        ctx.auditor.record(
+            actor,
+            AuditAction.CREATE,
+            backup.id,
+            {"outcome": "failed", "error": backup.error_message},
+            severity="ERROR",
+        )
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, BackupServiceError):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:2000]

@@ -1,0 +1,49 @@
+"""Everything a service needs, wired once: catalog, storages, engines, audit, notifications, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.audit import Auditor
+from shared.catalog.base import Catalog
+from shared.clock import Clock
+from shared.config import Config
+from shared.dburl import DatabaseURL
+from shared.engines.base import DumpEngine, DumpOptions, engine_for
+from shared.errors import ConfigurationError
+from shared.models import StorageKind
+from shared.storage.base import Storage
+
+EngineFactory = Callable[[DatabaseURL], DumpEngine]
+
+
+@dataclass
+class ServiceContext:
+    config: Config
+    catalog: Catalog
+    storages: dict[StorageKind, Storage]
+    """The configured storage targets, in the order they are preferred for reading."""
+    auditor: Auditor
+    clock: Clock
+    engine_factory: EngineFactory
+
+    @property
+    def lock_ttl(self) -> timedelta:
+        return timedelta(seconds=self.config.lock_ttl_seconds)
+
+    def storage(self, kind: StorageKind) -> Storage:
+        try:
+            return self.storages[kind]
+        except KeyError:
+            raise ConfigurationError(f"storage {kind!r} holds this backup but is not configured") from None
+
+
+def default_engine_factory(config: Config) -> EngineFactory:
+    options = DumpOptions(strip_definers=config.strip_definers)
+
+    def build(url: DatabaseURL) -> DumpEngine:
+        return engine_for(url, options, pg_bin_dir=config.pg_bin_dir)
+
+    return build

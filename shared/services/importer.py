@@ -1,0 +1,151 @@
+"""Importing an existing dump file (`.sql`, `.sql.gz`, `.sql.zst`) into the catalog and storage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from shared.compression import decompress_stream, detect_compression, make_compressor
+from shared.errors import InvalidInputError
+from shared.models import (
+    AuditAction,
+    Backup,
+    BackupSource,
+    BackupStatus,
+    Compression,
+    DatabaseInfo,
+    StorageLocation,
+)
+from shared.pipeline import ProgressCallback, run_pipeline
+from shared.services.backup_ids import backup_filename, new_backup_id
+from shared.services.context import ServiceContext
+
+_READ_CHUNK = 1 << 20
+_HEAD_BYTES = 64 * 1024
+_MYSQL_MARKERS = (b"-- MariaDB dump", b"-- MySQL dump", b"-- db-backup-service MySQL dump")
+_POSTGRES_MARKERS = (b"-- PostgreSQL database dump",)
+_MYSQL_DATABASE = re.compile(rb"^-- Host: .*?Database: (\S+)", re.MULTILINE)
+
+
+class ImportService:
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    def import_file(
+        self,
+        path: Path,
+        actor: str,
+        created_at: datetime | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Backup:
+        """Register a dump made by this tool, `mariadb-dump`/`mysqldump` or `pg_dump` (plain SQL,
+        optionally gzip- or zstd-compressed). The whole file is checked while it is stored: a file that
+        is not such a dump, or whose compressed data is damaged or cut short, is refused and nothing
+        is kept."""
+        ctx = self._ctx
+        head = _read_head(path)
+        compression = detect_compression(head)
+        sql_head = _decompressed_head(head, compression, path)
+        engine, database = _identify(sql_head, path)
+        configured = ctx.config.database_url
+        if configured is not None and configured.engine == engine:
+            database = database or configured.database
+        created = created_at or ctx.clock.now()
+        if created.tzinfo is None:
+            raise InvalidInputError("--created-at needs a time zone, e.g. 2026-01-31T02:00:00+00:00")
+        stored_as = compression if compression is not Compression.NONE else ctx.config.compression
+        backup_id = new_backup_id()
+        backup = Backup(
+            id=backup_id,
+            filename=backup_filename(database or "imported", created, backup_id, stored_as),
+            database=DatabaseInfo(engine=engine, name=database or "unknown"),
+            source=BackupSource.IMPORT,
+            created_by=actor,
+            created_at=created,
+            compression=stored_as,
+            status=BackupStatus.RUNNING,
+        )
+        uploads = {kind: storage.begin(backup.filename) for kind, storage in ctx.storages.items()}
+        source = _checked_file_chunks(path, compression)
+        compressor = make_compressor(stored_as if compression is Compression.NONE else Compression.NONE)
+        result = run_pipeline(source, compressor, uploads, progress)
+        backup.file_size = result.stored_size
+        backup.sha256 = result.sha256
+        backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
+        backup.warnings = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
+        backup.status = BackupStatus.COMPLETED
+        backup.completed_at = ctx.clock.now()
+        ctx.catalog.add_backup(backup)
+        ctx.auditor.record(
+            actor,
+            AuditAction.IMPORT,
+            backup.id,
+            {"file": path.name, "engine": engine, "sha256": backup.sha256},
+        )
+        return backup
+
+
+def _read_head(path: Path) -> bytes:
+    if not path.is_file():
+        raise InvalidInputError(f"{path} is not a file")
+    try:
+        with path.open("rb") as handle:
+            return handle.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _decompressed_head(head: bytes, compression: Compression, path: Path) -> bytes:
+    if compression is Compression.NONE:
+        return head
+    out = bytearray()
+    try:
+        for chunk in decompress_stream([head], compression):
+            out += chunk
+            if len(out) >= _HEAD_BYTES:
+                break
+    except InvalidInputError as exc:
+        if not out:
+            raise InvalidInputError(f"{path} is not a readable {compression} file: {exc}") from None
+    return bytes(out)
+
+
+def _identify(sql_head: bytes, path: Path) -> tuple[str, str | None]:
+    if any(marker in sql_head for marker in _POSTGRES_MARKERS):
+        return "postgresql", None
+    if any(marker in sql_head for marker in _MYSQL_MARKERS):
+        match = _MYSQL_DATABASE.search(sql_head)
+        return "mysql", match.group(1).decode("utf-8", "replace") if match else None
+    raise InvalidInputError(
+        f"{path} does not look like a dump made by this tool, mariadb-dump/mysqldump or pg_dump "
+        "(no dump header in its first lines)"
+    )
+
+
+def _checked_file_chunks(path: Path, compression: Compression) -> Iterator[bytes]:
+    """The file's bytes as they are; compressed data is also decoded on the side, so that a damaged
+    or truncated file fails the import."""
+    raw = _file_chunks(path)
+    if compression is Compression.NONE:
+        yield from raw
+        return
+    passed: list[bytes] = []
+
+    def tee() -> Iterator[bytes]:
+        for chunk in raw:
+            passed.append(chunk)
+            yield chunk
+
+    for _ in decompress_stream(tee(), compression):
+        while passed:
+            yield passed.pop(0)
+    while passed:
+        yield passed.pop(0)
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(_READ_CHUNK):
+            yield chunk

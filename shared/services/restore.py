@@ -1,0 +1,101 @@
+"""Safe restore: verify the file → pre-restore backup → restore → on failure, put the pre-restore back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from shared.compression import decompress_stream
+from shared.errors import InvalidInputError, RestoreError
+from shared.models import AuditAction, Backup, BackupSource
+from shared.pipeline import ProgressCallback
+from shared.services.backups import BackupService, describe_error
+from shared.services.context import ServiceContext
+from shared.services.locking import DatabaseLock
+from shared.services.reading import open_backup, require_completed, verify_backup_file
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    backup: Backup
+    pre_restore_backup: Backup
+
+
+class RestoreService:
+    def __init__(self, context: ServiceContext, backups: BackupService) -> None:
+        self._ctx = context
+        self._backups = backups
+
+    def restore(self, backup_id: str, actor: str, progress: ProgressCallback | None = None) -> RestoreOutcome:
+        """Replace the configured database's contents with backup `backup_id`.
+
+        Raises `RestoreError` when the restore fails; the message says whether the database was put
+        back from the pre-restore backup, and gives both errors when that failed too."""
+        ctx = self._ctx
+        url = ctx.config.require_database()
+        backup = ctx.catalog.get_backup(backup_id)
+        require_completed(backup)
+        if backup.database.engine != url.engine:
+            raise InvalidInputError(
+                f"backup {backup.id} is a {backup.database.engine} dump; it cannot be restored into the "
+                f"{url.engine} database {url.database!r}"
+            )
+        audit = ctx.auditor
+        with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore"):
+            audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
+            try:
+                verify_backup_file(ctx, backup)
+                pre = self._backups.create_while_locked(url, actor, BackupSource.PRE_RESTORE)
+            except Exception as exc:
+                audit.record(
+                    actor,
+                    AuditAction.RESTORE,
+                    backup.id,
+                    {"outcome": "refused", "error": describe_error(exc), "database_touched": False},
+                    severity="ERROR",
+                )
+                raise
+            engine = ctx.engine_factory(url)
+            try:
+                engine.restore(decompress_stream(_counting(open_backup(ctx, backup), progress)))
+            except Exception as first:
+                message = self._put_back(pre, first)
+                audit.record(
+                    actor,
+                    AuditAction.RESTORE,
+                    backup.id,
+                    {"outcome": "failed", "error": message, "pre_restore_backup_id": pre.id},
+                    severity="ERROR",
+                )
+                raise RestoreError(message) from first
+            audit.record(
+                actor,
+                AuditAction.RESTORE,
+                backup.id,
+                {"outcome": "completed", "pre_restore_backup_id": pre.id},
+            )
+            return RestoreOutcome(backup, pre)
+
+    def _put_back(self, pre: Backup, first: Exception) -> str:
+        url = self._ctx.config.require_database()
+        try:
+            self._ctx.engine_factory(url).restore(decompress_stream(open_backup(self._ctx, pre)))
+        except Exception as second:
+            return (
+                f"restore failed: {describe_error(first)}. Putting back the pre-restore backup {pre.id} "
+                f"ALSO failed: {describe_error(second)}. The database may be incomplete: restore backup "
+                f"{pre.id} by hand (see README, 'Restoring by hand')."
+            )
+        return (
+            f"restore failed: {describe_error(first)}. The database was put back as it was, "
+            f"from the pre-restore backup {pre.id}."
+        )
+
+
+def _counting(chunks: Iterator[bytes], progress: ProgressCallback | None) -> Iterator[bytes]:
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        if progress is not None:
+            progress(done, done)
+        yield chunk
