@@ -1,0 +1,82 @@
+"""What every command gets: the services (built lazily from the configuration), the actor, the output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from shared.config import Config
+from shared.services.backups import BackupService
+from shared.services.context import ServiceContext
+from shared.services.download import DownloadService
+from shared.services.importer import ImportService
+from shared.services.records import RecordService
+from shared.services.restore import RestoreService
+from shared.services.settings import SettingsService
+from shared.wiring import build_context
+
+
+@dataclass
+class Result:
+    """What a command produced: one JSON object for `--json`, and text for people."""
+
+    data: Mapping[str, Any]
+    text: str = ""
+
+
+@dataclass
+class App:
+    environ: Mapping[str, str]
+    as_json: bool = False
+    _overrides: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def config(self) -> Config:
+        return Config.from_env(self.environ)
+
+    @cached_property
+    def context(self) -> ServiceContext:
+        return build_context(self.config)
+
+    @cached_property
+    def actor(self) -> str:
+        try:
+            return getpass.getuser()
+        except Exception:
+            return "unknown-os-user"
+
+    @cached_property
+    def backups(self) -> BackupService:
+        return BackupService(self.context)
+
+    @cached_property
+    def restores(self) -> RestoreService:
+        return RestoreService(self.context, self.backups)
+
+    @cached_property
+    def records(self) -> RecordService:
+        return RecordService(self.context)
+
+    @cached_property
+    def downloads(self) -> DownloadService:
+        return DownloadService(self.context)
+
+    @cached_property
+    def imports(self) -> ImportService:
+        return ImportService(self.context)
+
+    @cached_property
+    def settings(self) -> SettingsService:
+        return SettingsService(self.context)
+
+    def emit(self, result: Result) -> None:
+        if self.as_json:
+            sys.stdout.write(json.dumps(result.data, default=str, ensure_ascii=False) + "\n")
+        elif result.text:
+            sys.stdout.write(result.text.rstrip("\n") + "\n")
+        sys.stdout.flush()

@@ -1,0 +1,34 @@
+"""`settings [--set KEY=VALUE ...]`: show the settings, or validate and save changes."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.app import App, Result
+from shared.errors import InvalidInputError
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    parser = sub.add_parser("settings", parents=[common], help="show or change settings")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a setting")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, app: App) -> Result:
+    if args.set:
+        changes = dict(_split(item) for item in args.set)
+        settings = app.settings.update(changes, app.actor)
+    else:
+        settings = app.settings.get()
+    data = settings.to_dict()
+    text = "\n".join(f"{key:<24} {value}" for key, value in data.items())
+    return Result(data, text)
+
+
+def _split(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise InvalidInputError(f"--set needs KEY=VALUE, got {item!r}")
+    return key.strip(), value
