@@ -67,8 +67,8 @@ def decompress_stream(chunks: Iterable[bytes], kind: Compression | None = None) 
     iterator = iter(chunks)
     first = b""
     for chunk in iterator:
-        first = chunk
-        if chunk:
+        first += chunk
+        if len(first) >= len(ZSTD_MAGIC):
             break
     kind = detect_compression(first) if kind is None else kind
     if kind is Compression.GZIP:

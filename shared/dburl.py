@@ -109,4 +109,6 @@ def parse_database_url(url: str, *, setting: str = "BACKUP_DATABASE_URL") -> Dat
 
 def _describe(exc: ValueError) -> str:
     text = str(exc)
-    return "bad port" if "port" in text.lower() else "cannot be parsed"
+    if "port" in text.lower():
+        return "bad port"
+    return "cannot be parsed; percent-encode special characters in the user name and password"

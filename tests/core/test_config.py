@@ -1,0 +1,43 @@
+"""Configuration: defaults work, each malformed setting gives one message naming the variable."""
+
+from pathlib import Path
+
+import pytest
+
+from shared.config import Config
+from shared.errors import ConfigurationError
+from shared.models import Compression
+
+
+def test_defaults_need_nothing() -> None:
+    config = Config.from_env({})
+    assert config.database_url is None
+    assert config.home == Path(".backups")
+    assert config.compression is Compression.GZIP
+    with pytest.raises(ConfigurationError, match="BACKUP_DATABASE_URL is not set"):
+        config.require_database()
+
+
+def test_password_variable_overrides_url_password() -> None:
+    config = Config.from_env(
+        {"BACKUP_DATABASE_URL": "mysql://app:old@h/shop", "BACKUP_DATABASE_PASSWORD": "new-secret"}
+    )
+    assert config.require_database().password == "new-secret"
+    assert "new-secret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BACKUP_DATABASE_URL", "ftp://x@y/z"),
+        ("BACKUP_COMPRESSION", "rar"),
+        ("BACKUP_COMPRESSION_LEVEL", "high"),
+        ("BACKUP_STRIP_DEFINERS", "maybe"),
+        ("BACKUP_LOCK_TTL_SECONDS", "5"),
+        ("BACKUP_PG_BIN_DIR", "/no/such/folder"),
+    ],
+)
+def test_malformed_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Config.from_env({name: value})
+    assert name in str(info.value)
