@@ -44,12 +44,12 @@ class _Producer(threading.Thread):
         super().__init__(name="dump-reader", daemon=True)
         self._source = source
         self.queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_DEPTH)
-        self._stop = threading.Event()
+        self._cancelled = threading.Event()
 
     def run(self) -> None:
         try:
             for chunk in self._source:
-                if self._stop.is_set():
+                if self._cancelled.is_set():
                     break
                 self._put(chunk)
         except BaseException as exc:  # handed over to the consumer, which re-raises it
@@ -57,12 +57,12 @@ class _Producer(threading.Thread):
             return
         finally:
             close = getattr(self._source, "close", None)
-            if callable(close) and self._stop.is_set():
+            if callable(close) and self._cancelled.is_set():
                 close()
         self._put(_DONE)
 
     def _put(self, item: object) -> None:
-        while not self._stop.is_set():
+        while not self._cancelled.is_set():
             try:
                 self.queue.put(item, timeout=0.2)
                 return
@@ -70,7 +70,7 @@ class _Producer(threading.Thread):
                 continue
 
     def cancel(self) -> None:
-        self._stop.set()
+        self._cancelled.set()
 
 
 def run_pipeline(

@@ -1,0 +1,105 @@
+"""Safe restore: Properties 10, 11 (through the service) and 12, and restores that are refused."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from shared.dburl import DatabaseURL
+from shared.errors import ChecksumMismatchError, InvalidInputError, RestoreError
+from shared.models import AuditAction, BackupSource, BackupStatus, StorageKind
+from shared.services.backups import BackupService
+from shared.services.context import ServiceContext
+from shared.services.importer import ImportService
+from shared.services.restore import RestoreService
+from tests.sample_data import execute, fingerprint
+
+
+def _damage(url: DatabaseURL) -> None:
+    execute(url, ["DELETE FROM orders WHERE id % 2 = 0", "UPDATE customers SET name = 'oops'"])
+
+
+def test_property_10_pre_restore_backup_created(
+    backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
+) -> None:
+    original = fingerprint(db_url)
+    backup = backups.create("alice")
+    _damage(db_url)
+    damaged = fingerprint(db_url)
+    outcome = restores.restore(backup.id, "alice")
+    assert fingerprint(db_url) == original
+    pre = context.catalog.get_backup(outcome.pre_restore_backup.id)
+    assert pre.source is BackupSource.PRE_RESTORE and pre.status is BackupStatus.COMPLETED
+    assert pre.created_by == "alice"
+    # the pre-restore backup holds the damaged state: restoring it brings the damage back
+    restores.restore(pre.id, "alice")
+    assert fingerprint(db_url) == damaged
+    outcomes = [log.details.get("outcome") for log in context.catalog.list_logs(backup.id)]
+    assert "started" in outcomes and "completed" in outcomes
+
+
+def test_corrupted_file_is_refused_before_the_database_is_touched(
+    backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
+) -> None:
+    backup = backups.create("alice")
+    location = backup.location(StorageKind.LOCAL)
+    assert location is not None
+    path = context.config.local_backup_dir / location.ref
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    _damage(db_url)
+    before = fingerprint(db_url)
+    with pytest.raises(ChecksumMismatchError):
+        restores.restore(backup.id, "alice")
+    assert fingerprint(db_url) == before
+    assert [b.id for b in context.catalog.list_backups().backups] == [backup.id], "no pre-restore backup"
+    refused = [log for log in context.catalog.list_logs(backup.id) if log.details.get("outcome") == "refused"]
+    assert refused and refused[0].details["database_touched"] is False
+
+
+def _broken_dump(url: DatabaseURL, tmp_path: Path) -> Path:
+    """A dump whose header is right and that fails half-way, after it has already changed things."""
+    if url.engine == "mysql":
+        sql = (
+            "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n"
+            "DROP TABLE IF EXISTS `orders`;\n"
+            "CREATE TABLE `orders` (`id` int PRIMARY KEY);\n"
+            "INSERT INTO `orders` VALUES (1),(2);\n"
+            "INSERT INTO `no_such_table` VALUES (1);\n"
+        )
+    else:
+        sql = (
+            "-- PostgreSQL database dump\n"
+            "CREATE TABLE public.orders (id int PRIMARY KEY);\n"
+            "INSERT INTO public.orders VALUES (1), (2);\n"
+            "INSERT INTO public.no_such_table VALUES (1);\n"
+        )
+    path = tmp_path / "broken.sql.gz"
+    path.write_bytes(gzip.compress(sql.encode()))
+    return path
+
+
+def test_property_12_restore_failure_leaves_database_as_it_was(
+    restores: RestoreService, context: ServiceContext, db_url: DatabaseURL, tmp_path: Path
+) -> None:
+    before = fingerprint(db_url)
+    broken = ImportService(context).import_file(_broken_dump(db_url, tmp_path), "alice")
+    with pytest.raises(RestoreError) as info:
+        restores.restore(broken.id, "alice")
+    assert "put back" in str(info.value)
+    assert fingerprint(db_url) == before
+    failed = [log for log in context.catalog.list_logs(broken.id) if log.details.get("outcome") == "failed"]
+    assert failed and failed[0].action is AuditAction.RESTORE
+
+
+def test_backup_of_another_engine_is_refused(
+    restores: RestoreService, context: ServiceContext, db_url: DatabaseURL, tmp_path: Path
+) -> None:
+    foreign_url = DatabaseURL(engine="postgresql" if db_url.engine == "mysql" else "mysql", database="x", user="u")
+    foreign = _broken_dump(foreign_url, tmp_path)
+    imported = ImportService(context).import_file(foreign, "alice")
+    with pytest.raises(InvalidInputError, match="cannot be restored"):
+        restores.restore(imported.id, "alice")
