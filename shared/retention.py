@@ -139,6 +139,10 @@ def _newest_per_period(backups: Sequence[Backup], period_of: PeriodKey, count: i
 def plan_retention(backups: Sequence[Backup], policy: RetentionPolicy, now: datetime) -> RetentionPlan:
     """Decide which completed backups the policy keeps (with every reason) and which it deletes."""
     now_utc = _as_utc(now, "now")
+    ids = [b.id for b in backups]
+    if len(set(ids)) != len(ids):
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        raise InvalidInputError(f"backup ids must be unique, these repeat: {', '.join(duplicates)}")
     ordered = sorted(backups, key=_newest_first_key, reverse=True)
     completed = [b for b in ordered if b.status == BackupStatus.COMPLETED]
     ignored = [b for b in ordered if b.status != BackupStatus.COMPLETED]

@@ -1,0 +1,1 @@
+"""Tests of the retention policy (`shared.retention`) and the cleanup service that carries it out."""
