@@ -1,0 +1,86 @@
+"""Each kind of notification renders a mail saying what, which backup and database, when, why, what next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+import pytest
+
+from shared.notify import Notification, NotificationKind, backup_failed
+from shared.notify.messages import headline, next_step, render
+from tests.notify.examples import BUILDERS, DATABASE, LEAKY_ERROR, WHEN
+
+
+def test_every_kind_has_a_builder() -> None:
+    assert set(BUILDERS) == set(NotificationKind)
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_mail_carries_what_which_when_why_and_next_step(kind: NotificationKind) -> None:
+    notification = BUILDERS[kind](RuntimeError("Lost connection to MySQL server during query"))
+    assert notification.kind is kind
+    mail = render(notification)
+    assert headline(kind) in mail.subject
+    assert "shop" in mail.subject
+    for body in (mail.text, mail.html):
+        assert "bk-101" in body
+        assert "mysql" in body
+        assert "shop" in body
+        assert "2026-03-14T02:00:07+00:00" in body
+        assert "RuntimeError: Lost connection to MySQL server during query" in body
+    assert next_step(kind) in mail.text
+    assert escape(next_step(kind)) in mail.html
+
+
+def test_next_steps_differ_per_kind() -> None:
+    assert len({next_step(kind) for kind in NotificationKind}) == len(NotificationKind)
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_no_password_in_any_part_of_the_mail(kind: NotificationKind) -> None:
+    mail = render(BUILDERS[kind](LEAKY_ERROR))
+    for part in (mail.subject, mail.text, mail.html):
+        assert "Sup3r-Secret-pw" not in part
+    assert "mysql://backup:***@10.0.0.5:3306/shop" in mail.text
+
+
+def test_a_notification_built_by_hand_is_still_redacted() -> None:
+    notification = Notification(
+        NotificationKind.BACKUP_FAILED,
+        DATABASE,
+        WHEN,
+        "password=Sup3r-Secret-pw",
+        facts={"note": "token=abc12345"},
+    )
+    mail = render(notification)
+    assert "Sup3r-Secret-pw" not in mail.text + mail.html
+    assert "abc12345" not in mail.text + mail.html
+
+
+def test_html_escapes_the_error() -> None:
+    mail = render(backup_failed(DATABASE, "near '<script>alert(1)</script>' at line 1", WHEN))
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;" in mail.html
+
+
+def test_restore_mail_names_the_pre_restore_backup() -> None:
+    mail = render(BUILDERS[NotificationKind.RESTORE_FAILED]("x"))
+    assert "bk-100" in mail.text
+
+
+def test_backup_without_a_record_says_so() -> None:
+    mail = render(backup_failed(DATABASE, "lock busy", WHEN))
+    assert "Backup: (none" in mail.text
+
+
+def test_times_are_shown_in_utc() -> None:
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 3, 14, 3, 0, 7, tzinfo=ZoneInfo("Europe/Paris"))
+    assert "2026-03-14T02:00:07+00:00" in render(backup_failed(DATABASE, "x", local)).text
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        backup_failed(DATABASE, "x", datetime(2026, 3, 14, 2, 0))
