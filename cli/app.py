@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.config import Config
 from shared.services.backups import BackupService
+from shared.services.cleanup import CleanupService
 from shared.services.context import ServiceContext
 from shared.services.download import DownloadService
 from shared.services.importer import ImportService
@@ -27,6 +28,8 @@ class Result:
 
     data: Mapping[str, Any]
     text: str = ""
+    exit_code: int = 0
+    """Non-zero when the command ran but did not fully succeed (e.g. a cleanup with failures)."""
 
 
 @dataclass
@@ -69,6 +72,11 @@ class App:
     @cached_property
     def imports(self) -> ImportService:
         return ImportService(self.context)
+
+    @cached_property
+    def cleanup(self) -> CleanupService:
+        ctx = self.context
+        return CleanupService(ctx.catalog, ctx.storages, ctx.auditor, ctx.clock)
 
     @cached_property
     def settings(self) -> SettingsService:

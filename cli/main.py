@@ -10,18 +10,13 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 
-from cli.app import App
-from cli.commands import create, delete, download, import_file, protect, restore, settings, show
+from cli.app import App, Result
+from cli.commands import cleanup, create, delete, download, import_file, protect, restore, settings, show
 from cli.commands import list as list_command
-from shared.errors import (
-    BusyError,
-    ConfigurationError,
-    InvalidInputError,
-    NotFoundError,
-)
+from shared.errors import BackupServiceError, BusyError, ConfigurationError, InvalidInputError, NotFoundError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-COMMANDS = (create, list_command, show, download, delete, protect, import_file, restore, settings)
+COMMANDS = (create, list_command, show, download, delete, protect, import_file, restore, settings, cleanup)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,12 +53,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     )
     app = App(environ if environ is not None else os.environ, as_json=args.json)
     try:
-        app.emit(args.run(args, app))
-        return EXIT_OK
+        result: Result = args.run(args, app)
+        app.emit(result)
+        return result.exit_code
     except (Exception, KeyboardInterrupt) as exc:
         code = _exit_code(exc)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if code == EXIT_FAILED and not _is_expected(exc):
+        if code == EXIT_FAILED and not isinstance(exc, BackupServiceError):
             message = f"internal error ({type(exc).__name__}): {message}"
         if args.debug:
             traceback.print_exc()
@@ -71,9 +67,3 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         if args.json:
             sys.stdout.write(json.dumps({"error": str(exc) or type(exc).__name__, "exit_code": code}) + "\n")
         return code
-
-
-def _is_expected(exc: BaseException) -> bool:
-    from shared.errors import BackupServiceError
-
-    return isinstance(exc, BackupServiceError)

@@ -1,0 +1,203 @@
+"""The command line as ops use it: `python main.py ...` in a subprocess; exit codes, JSON, one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.dburl import DatabaseURL
+from tests.databases import fresh_mysql_database
+from tests.sample_data import execute, fingerprint, load_sample
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        lines = [line for line in self.stdout.splitlines() if line.strip()]
+        assert len(lines) == 1, f"expected exactly one JSON line, got {self.stdout!r}"
+        return json.loads(lines[0])
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+
+    def __call__(self, *args: str, stdin: str | None = None) -> Run:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            input=stdin,
+            timeout=300,
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+
+def _url_text(url: DatabaseURL) -> str:
+    return f"mysql://{url.user}@{url.host}:{url.port}/{url.database}"
+
+
+@pytest.fixture
+def database() -> Iterator[DatabaseURL]:
+    with fresh_mysql_database("cli") as url:
+        load_sample(url)
+        yield url
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database: DatabaseURL) -> Cli:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP_")}
+    env.update(BACKUP_DATABASE_URL=_url_text(database), BACKUP_HOME=str(tmp_path / "home"))
+    return Cli(env)
+
+
+def test_full_cycle_with_json(cli: Cli, database: DatabaseURL, tmp_path: Path) -> None:
+    original = fingerprint(database)
+    created = cli("create", "--protect", "--json")
+    assert created.code == 0, created.stderr
+    backup = created.json
+    assert backup["status"] == "completed" and backup["is_protected"] is True and backup["source"] == "cli"
+
+    listing = cli("list", "--json").json
+    assert [b["id"] for b in listing["backups"]] == [backup["id"]] and listing["next_cursor"] is None
+    assert cli("show", backup["id"], "--json").json["sha256"] == backup["sha256"]
+
+    target = tmp_path / "copy.sql.gz"
+    downloaded = cli("download", backup["id"], "-o", str(target), "--json")
+    assert downloaded.code == 0 and downloaded.json["bytes"] == backup["file_size"]
+    assert b"CREATE TABLE" in gzip.decompress(target.read_bytes())
+
+    execute(database, ["DELETE FROM orders"])
+    restored = cli("restore", backup["id"], "--force", "--json")
+    assert restored.code == 0, restored.stderr
+    assert restored.json["pre_restore_backup"]["source"] == "pre_restore"
+    assert fingerprint(database) == original
+
+    assert cli("unprotect", backup["id"], "--json").json["is_protected"] is False
+    deleted = cli("delete", backup["id"], "--json")
+    assert deleted.json == {"id": backup["id"], "deleted": True}
+    assert cli("show", backup["id"]).code == 4
+
+
+def test_paging_with_cursor(cli: Cli) -> None:
+    ids = [cli("create", "--json").json["id"] for _ in range(3)]
+    first = cli("list", "--limit", "2", "--json").json
+    assert len(first["backups"]) == 2 and first["next_cursor"]
+    second = cli("list", "--limit", "2", "--cursor", first["next_cursor"], "--json").json
+    assert second["next_cursor"] is None
+    assert sorted(b["id"] for b in first["backups"] + second["backups"]) == sorted(ids)
+
+
+def test_restore_without_force_and_without_terminal_refuses(cli: Cli, database: DatabaseURL) -> None:
+    backup = cli("create", "--json").json
+    execute(database, ["DELETE FROM orders"])
+    damaged = fingerprint(database)
+    refused = cli("restore", backup["id"], stdin="")
+    assert refused.code == 2 and "--force" in refused.stderr
+    assert fingerprint(database) == damaged
+    assert len(cli("list", "--json").json["backups"]) == 1
+
+
+def test_settings_and_cleanup(cli: Cli) -> None:
+    changed = cli("settings", "--set", "retention_daily=1", "--set", "retention_weekly=0", "--json")
+    assert changed.code == 0, changed.stderr
+    assert changed.json["retention_daily"] == 1 and changed.json["retention_monthly"] == 6
+    bad = cli("settings", "--set", "retention_daily=-3", "--set", "schedule_time=9am", "--json")
+    assert bad.code == 2 and "retention_daily" in bad.stderr and "schedule_time" in bad.stderr
+    assert cli("settings", "--json").json["retention_daily"] == 1
+
+    ids = [cli("create", "--json").json["id"] for _ in range(2)]
+    plan = cli("cleanup", "--dry-run", "--json").json
+    assert plan["deleted"] == 0 and len(plan["keep"]) == 1 and len(plan["delete"]) == 1
+    done = cli("cleanup", "--json").json
+    assert done["deleted"] == 1
+    assert [b["id"] for b in cli("list", "--json").json["backups"]] == [done["keep"][0]["id"]]
+    assert set(ids) == {done["keep"][0]["id"], done["delete"][0]["id"]}
+
+
+def test_import_then_show(cli: Cli, database: DatabaseURL, tmp_path: Path) -> None:
+    dump = subprocess.run(
+        ["mariadb-dump", "-uroot", "-h", database.host, "-P", str(database.port), database.database],
+        check=True,
+        capture_output=True,
+    ).stdout
+    path = tmp_path / "old.sql.gz"
+    path.write_bytes(gzip.compress(dump))
+    imported = cli("import", str(path), "--created-at", "2025-06-01T03:00:00Z", "--json")
+    assert imported.code == 0, imported.stderr
+    assert imported.json["source"] == "import" and imported.json["created_at"].startswith(
+        "2025-06-01T03:00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["show", "ffffffffffffffff"], 4, "ffffffffffffffff"),
+        (["delete", "ffffffffffffffff"], 4, "ffffffffffffffff"),
+        (["restore", "ffffffffffffffff", "--force"], 4, "ffffffffffffffff"),
+        (["list", "--limit", "0"], 2, "limit"),
+        (["list", "--cursor", "not-a-cursor"], 2, "cursor"),
+        (["import", "/no/such/file.sql.gz"], 2, "is not a file"),
+        (["import", "--created-at", "yesterday", "/etc/hostname"], 2, "--created-at"),
+        (["settings", "--set", "nonsense"], 2, "KEY=VALUE"),
+    ],
+)
+def test_bad_input_is_one_clear_line(cli: Cli, args: list[str], code: int, message: str) -> None:
+    run = cli(*args)
+    assert run.code == code
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    as_json = cli(*args, "--json")
+    assert as_json.code == code and as_json.json["exit_code"] == code
+
+
+def test_import_of_non_gzip_and_non_dump(cli: Cli, tmp_path: Path) -> None:
+    text = tmp_path / "notes.sql"
+    text.write_text("hello\n")
+    fake_gz = tmp_path / "fake.sql.gz"
+    fake_gz.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 40)
+    for path, message in ((text, "does not look like a dump"), (fake_gz, "gzip")):
+        run = cli("import", str(path))
+        assert run.code == 2 and message in run.stderr
+    assert cli("list", "--json").json["backups"] == []
+
+
+def test_malformed_database_url_names_the_variable(cli: Cli) -> None:
+    cli.env["BACKUP_DATABASE_URL"] = "mysql://root:hunter2@host:port/db"
+    run = cli("create")
+    assert run.code == 2 and "BACKUP_DATABASE_URL" in run.stderr and "hunter2" not in run.stderr
+
+
+def test_wrong_password_fails_without_showing_it(cli: Cli, database: DatabaseURL) -> None:
+    cli.env["BACKUP_DATABASE_URL"] = (
+        f"mysql://nobody_here:Sup3rSecret@{database.host}:{database.port}/{database.database}"
+    )
+    run = cli("create", "--json")
+    assert run.code == 1
+    assert "Sup3rSecret" not in run.stderr + run.stdout
+    failed = cli("list", "--json").json["backups"]
+    assert failed[0]["status"] == "failed" and "Sup3rSecret" not in json.dumps(failed)
+
+
+def test_debug_shows_the_traceback(cli: Cli) -> None:
+    run = cli("show", "ffffffffffffffff", "--debug")
+    assert run.code == 4 and "Traceback" in run.stderr
