@@ -5,16 +5,60 @@ Nothing else in the code reads `os.environ`; every setting below is documented i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.dburl import DatabaseURL, parse_database_url
 from shared.errors import ConfigurationError
-from shared.models import Compression
+from shared.models import Compression, StorageKind
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+PERMISSIONS = (
+    "backups.view",
+    "backups.create",
+    "backups.delete",
+    "backups.restore",
+    "backups.download",
+    "backups.manage-settings",
+)
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+_MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "domain:")
+
+
+@dataclass(frozen=True)
+class DriveConfig:
+    folder_id: str | None = None
+    """Fallback when the settings name no folder."""
+    endpoint: str | None = None
+    """Drive API base URL override, e.g. a local fake's `https://127.0.0.1:PORT/drive/v3/`."""
+    ca_certs: Path | None = None
+    """CA bundle to trust for `endpoint` (tests)."""
+    credentials: str = "default"
+    """`default`: the function's service account; `oauth`: a refresh token kept in `oauth_secret`."""
+    oauth_secret: str = "drive-oauth"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    audience: str | None = None
+    certs_url: str = GOOGLE_CERTS_URL
+    permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """permission → members (`user:a@b.c`, `serviceAccount:x@p.iam.gserviceaccount.com`)."""
+    disabled: bool = False
+    """Local development only; refused when running in Cloud Run."""
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    backup_job: str | None = None
+    """Full job name, projects/P/locations/L/jobs/J, that the settings keep in step."""
+    cleanup_job: str | None = None
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +70,29 @@ class Config:
     strip_definers: bool = False
     lock_ttl_seconds: int = 600
     pg_bin_dir: Path | None = None
+    catalog: str = "sqlite"
+    gcp_project: str | None = None
+    firestore_database: str = "(default)"
+    firestore_prefix: str = ""
+    firestore_emulator_host: str | None = None
+    storage_targets: tuple[StorageKind, ...] = (StorageKind.LOCAL,)
+    drive: DriveConfig = field(default_factory=DriveConfig)
+    secrets: str = "env"
+    """`env` (BACKUP_SECRET_<NAME> variables), `files` (one file per secret in `secrets_dir`) or
+    `secret-manager`."""
+    secrets_dir: Path | None = None
+    secret_manager_endpoint: str | None = None
+    database_password_secret: str | None = None
+    notifier: str = "log"
+    sendgrid_api_key_secret: str = "sendgrid-api-key"
+    sendgrid_host: str | None = None
+    notify_from: str = "backups@localhost"
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    running_in_cloud: bool = False
+    """True inside Cloud Run / Cloud Functions (K_SERVICE is set)."""
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """The environment the configuration came from, for the `env` secrets backend only."""
 
     @property
     def catalog_path(self) -> Path:
@@ -43,22 +110,134 @@ class Config:
             )
         return self.database_url
 
+    def require_project(self, purpose: str) -> str:
+        if not self.gcp_project:
+            raise ConfigurationError(
+                f"BACKUP_GCP_PROJECT is not set; {purpose} needs the Google Cloud project id"
+            )
+        return self.gcp_project
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:
         raw_url = environ.get("BACKUP_DATABASE_URL", "").strip()
         url = parse_database_url(raw_url) if raw_url else None
         if url is not None and "BACKUP_DATABASE_PASSWORD" in environ:
             url = url.with_password(environ["BACKUP_DATABASE_PASSWORD"])
-        compression = _choice(environ, "BACKUP_COMPRESSION", Compression, Compression.GZIP)
+        in_cloud = bool(environ.get("K_SERVICE", "").strip())
+        auth = AuthConfig(
+            audience=_text(environ, "BACKUP_AUTH_AUDIENCE"),
+            certs_url=_text(environ, "BACKUP_AUTH_CERTS_URL") or GOOGLE_CERTS_URL,
+            permissions=_permissions(environ),
+            disabled=_bool(environ, "BACKUP_AUTH_DISABLED", False),
+        )
+        if auth.disabled and in_cloud:
+            raise ConfigurationError(
+                "BACKUP_AUTH_DISABLED is set while running in Cloud Run (K_SERVICE is set); "
+                "authentication can only be switched off for local development"
+            )
         return cls(
             database_url=url,
             home=Path(environ.get("BACKUP_HOME", "").strip() or "./.backups").expanduser(),
-            compression=compression,
+            compression=_choice(environ, "BACKUP_COMPRESSION", Compression, Compression.GZIP),
             compression_level=_optional_int(environ, "BACKUP_COMPRESSION_LEVEL"),
             strip_definers=_bool(environ, "BACKUP_STRIP_DEFINERS", False),
             lock_ttl_seconds=_int(environ, "BACKUP_LOCK_TTL_SECONDS", 600, minimum=30),
             pg_bin_dir=_optional_path(environ, "BACKUP_PG_BIN_DIR"),
+            catalog=_one_of(environ, "BACKUP_CATALOG", ("sqlite", "firestore"), "sqlite"),
+            gcp_project=_text(environ, "BACKUP_GCP_PROJECT"),
+            firestore_database=_text(environ, "BACKUP_FIRESTORE_DATABASE") or "(default)",
+            firestore_prefix=_text(environ, "BACKUP_FIRESTORE_PREFIX") or "",
+            firestore_emulator_host=_text(environ, "BACKUP_FIRESTORE_EMULATOR_HOST"),
+            storage_targets=_storage_targets(environ),
+            drive=DriveConfig(
+                folder_id=_text(environ, "BACKUP_DRIVE_FOLDER_ID"),
+                endpoint=_text(environ, "BACKUP_DRIVE_ENDPOINT"),
+                ca_certs=_optional_file(environ, "BACKUP_DRIVE_CA_CERTS"),
+                credentials=_one_of(environ, "BACKUP_DRIVE_CREDENTIALS", ("default", "oauth"), "default"),
+                oauth_secret=_text(environ, "BACKUP_DRIVE_OAUTH_SECRET") or "drive-oauth",
+            ),
+            secrets=_one_of(environ, "BACKUP_SECRETS", ("env", "files", "secret-manager"), "env"),
+            secrets_dir=_optional_path(environ, "BACKUP_SECRETS_DIR"),
+            secret_manager_endpoint=_text(environ, "BACKUP_SECRET_MANAGER_ENDPOINT"),
+            database_password_secret=_text(environ, "BACKUP_DATABASE_PASSWORD_SECRET"),
+            notifier=_one_of(environ, "BACKUP_NOTIFIER", ("log", "sendgrid"), "log"),
+            sendgrid_api_key_secret=_text(environ, "BACKUP_SENDGRID_API_KEY_SECRET") or "sendgrid-api-key",
+            sendgrid_host=_text(environ, "BACKUP_SENDGRID_HOST"),
+            notify_from=_text(environ, "BACKUP_NOTIFY_FROM") or "backups@localhost",
+            auth=auth,
+            scheduler=SchedulerConfig(
+                backup_job=_text(environ, "BACKUP_SCHEDULER_BACKUP_JOB"),
+                cleanup_job=_text(environ, "BACKUP_SCHEDULER_CLEANUP_JOB"),
+                endpoint=_text(environ, "BACKUP_SCHEDULER_ENDPOINT"),
+            ),
+            running_in_cloud=in_cloud,
+            environ=dict(environ),
         )
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    return environ.get(name, "").strip() or None
+
+
+def _one_of(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (environ.get(name, "").strip() or default).lower()
+    if value not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _storage_targets(environ: Mapping[str, str]) -> tuple[StorageKind, ...]:
+    text = environ.get("BACKUP_STORAGE", "").strip() or "local"
+    targets: list[StorageKind] = []
+    for item in (part.strip().lower() for part in text.split(",")):
+        try:
+            kind = StorageKind(item)
+        except ValueError:
+            raise ConfigurationError(
+                f"BACKUP_STORAGE lists {item!r}; use local, drive or local,drive"
+            ) from None
+        if kind not in targets:
+            targets.append(kind)
+    return tuple(targets)
+
+
+def _permissions(environ: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    text = environ.get("BACKUP_PERMISSIONS", "").strip()
+    if not text:
+        return {}
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"BACKUP_PERMISSIONS is not valid JSON ({exc.msg} at {exc.pos})") from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(
+            'BACKUP_PERMISSIONS must be a JSON object: {"backups.view": ["user:a@b.c"], ...}'
+        )
+    result: dict[str, tuple[str, ...]] = {}
+    for permission, members in raw.items():
+        if permission not in PERMISSIONS:
+            raise ConfigurationError(
+                f"BACKUP_PERMISSIONS names unknown permission {permission!r}; known: {', '.join(PERMISSIONS)}"
+            )
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ConfigurationError(f"BACKUP_PERMISSIONS[{permission!r}] must be a list of member strings")
+        bad = [m for m in members if not m.startswith(_MEMBER_PREFIXES)]
+        if bad:
+            raise ConfigurationError(
+                f"BACKUP_PERMISSIONS[{permission!r}] has members without user:/serviceAccount: prefix: {bad}"
+            )
+        result[permission] = tuple(members)
+    return result
+
+
+def _optional_file(environ: Mapping[str, str], name: str) -> Path | None:
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ConfigurationError(f"{name} must be an existing file, got {text!r}")
+    return path
 
 
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:

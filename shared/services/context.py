@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from shared.audit import Auditor
@@ -14,6 +14,10 @@ from shared.dburl import DatabaseURL
 from shared.engines.base import DumpEngine, DumpOptions, engine_for
 from shared.errors import ConfigurationError
 from shared.models import StorageKind
+from shared.notify.base import Notifier
+from shared.notify.log import LogNotifier
+from shared.notify.safe import SafeNotifier
+from shared.secrets import Secrets
 from shared.storage.base import Storage
 
 EngineFactory = Callable[[DatabaseURL], DumpEngine]
@@ -28,6 +32,9 @@ class ServiceContext:
     auditor: Auditor
     clock: Clock
     engine_factory: EngineFactory
+    notifier: Notifier = field(default_factory=lambda: SafeNotifier(LogNotifier()))
+    """Always a `SafeNotifier`: sending never raises."""
+    secrets: Secrets | None = None
 
     @property
     def lock_ttl(self) -> timedelta:
