@@ -1,4 +1,4 @@
-"""The `Catalog` seam: backups, the settings record, the audit log, and per-database locks."""
+"""The `Catalog` seam: backups, the settings record, the audit log, per-database locks and run claims."""
 
 from __future__ import annotations
 
