@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from shared.compression import make_compressor
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
-from shared.errors import BackupServiceError
+from shared.errors import BackupServiceError, ConfigurationError
 from shared.models import (
     AuditAction,
     Backup,
@@ -16,12 +14,15 @@ from shared.models import (
     DatabaseInfo,
     StorageLocation,
 )
+from shared.notify.base import backup_failed, drive_upload_degraded
 from shared.pipeline import ProgressCallback, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.locking import DatabaseLock
 
-BackupHook = Callable[[Backup], None]
+_NOTIFIED_ELSEWHERE = (BackupSource.SCHEDULED, BackupSource.PRE_RESTORE)
+"""Scheduled runs mail once after Scheduler's final retry; a failed pre-restore backup fails the restore,
+which mails about it."""
 
 
 class BackupService:
@@ -94,9 +95,11 @@ class BackupService:
         ctx = self._ctx
         engine = ctx.engine_factory(url)
         report = DumpReport()
+        if not ctx.write_targets:
+            raise ConfigurationError("no storage target is enabled for new backups (see BACKUP_STORAGE)")
         uploads = {}
         try:
-            for kind, storage in ctx.storages.items():
+            for kind, storage in ctx.write_targets.items():
                 uploads[kind] = storage.begin(backup.filename)
         except Exception:
             for upload in uploads.values():
@@ -117,6 +120,13 @@ class BackupService:
         backup.status = BackupStatus.COMPLETED
         backup.completed_at = ctx.clock.now()
         ctx.catalog.update_backup(backup)
+        for kind, reason in result.failures.items():
+            kept_at = ", ".join(str(k) for k in result.refs)
+            ctx.notifier.send(
+                drive_upload_degraded(
+                    backup.database, f"{kind}: {reason}", backup.completed_at, backup.id, kept_at
+                )
+            )
 
     def _fail(self, backup: Backup, actor: str, exc: Exception) -> None:
         ctx = self._ctx
@@ -134,6 +144,10 @@ class BackupService:
             {"outcome": "failed", "error": backup.error_message},
             severity="ERROR",
         )
+        if backup.source not in _NOTIFIED_ELSEWHERE:
+            ctx.notifier.send(
+                backup_failed(backup.database, backup.error_message, backup.completed_at, backup.id)
+            )
 
 
 def describe_error(exc: BaseException) -> str:

@@ -28,13 +28,20 @@ class ServiceContext:
     config: Config
     catalog: Catalog
     storages: dict[StorageKind, Storage]
-    """The configured storage targets, in the order they are preferred for reading."""
+    """Every configured storage: backups are read from and deleted in any of them."""
     auditor: Auditor
     clock: Clock
     engine_factory: EngineFactory
     notifier: Notifier = field(default_factory=lambda: SafeNotifier(LogNotifier()))
     """Always a `SafeNotifier`: sending never raises."""
     secrets: Secrets | None = None
+    targets: tuple[StorageKind, ...] | None = None
+    """Where new backups are written; None means every storage in `storages`."""
+
+    @property
+    def write_targets(self) -> dict[StorageKind, Storage]:
+        kinds = self.targets if self.targets is not None else tuple(self.storages)
+        return {kind: self.storages[kind] for kind in kinds}
 
     @property
     def lock_ttl(self) -> timedelta:

@@ -67,7 +67,7 @@ class ImportService:
             compression=stored_as,
             status=BackupStatus.RUNNING,
         )
-        uploads = {kind: storage.begin(backup.filename) for kind, storage in ctx.storages.items()}
+        uploads = {kind: storage.begin(backup.filename) for kind, storage in ctx.write_targets.items()}
         source = _checked_file_chunks(path, compression)
         compressor = make_compressor(stored_as if compression is Compression.NONE else Compression.NONE)
         result = run_pipeline(source, compressor, uploads, progress)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from shared.compression import decompress_stream
 from shared.errors import InvalidInputError, RestoreError
 from shared.models import AuditAction, Backup, BackupSource
+from shared.notify.base import restore_failed
 from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
@@ -54,6 +55,7 @@ class RestoreService:
                     {"outcome": "refused", "error": describe_error(exc), "database_touched": False},
                     severity="ERROR",
                 )
+                ctx.notifier.send(restore_failed(backup.database, exc, ctx.clock.now(), backup.id))
                 raise
             engine = ctx.engine_factory(url)
             try:
@@ -66,6 +68,9 @@ class RestoreService:
                     backup.id,
                     {"outcome": "failed", "error": message, "pre_restore_backup_id": pre.id},
                     severity="ERROR",
+                )
+                ctx.notifier.send(
+                    restore_failed(backup.database, message, ctx.clock.now(), backup.id, pre.id)
                 )
                 raise RestoreError(message) from first
             audit.record(
