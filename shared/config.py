@@ -25,6 +25,7 @@ PERMISSIONS = (
     "backups.restore",
     "backups.download",
     "backups.manage-settings",
+    "backups.run-scheduled",
 )
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 _MEMBER_PREFIXES = ("user:", "serviceAccount:", "group:", "domain:")
@@ -41,6 +42,9 @@ class DriveConfig:
     credentials: str = "default"
     """`default`: the function's service account; `oauth`: a refresh token kept in `oauth_secret`."""
     oauth_secret: str = "drive-oauth"
+    retry_attempts: int = 7
+    retry_base_delay: float = 1.0
+    """Seconds before the first retry; doubles each time (with jitter), at most 32 s."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class SchedulerConfig:
     """Full job name, projects/P/locations/L/jobs/J, that the settings keep in step."""
     cleanup_job: str | None = None
     endpoint: str | None = None
+    max_retries: int = 3
+    """The jobs' retry count (Terraform's retry_config); the failure mail waits for the last attempt."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,8 @@ class Config:
                 ca_certs=_optional_file(environ, "BACKUP_DRIVE_CA_CERTS"),
                 credentials=_one_of(environ, "BACKUP_DRIVE_CREDENTIALS", ("default", "oauth"), "default"),
                 oauth_secret=_text(environ, "BACKUP_DRIVE_OAUTH_SECRET") or "drive-oauth",
+                retry_attempts=_int(environ, "BACKUP_DRIVE_RETRY_ATTEMPTS", 7, minimum=1),
+                retry_base_delay=_float(environ, "BACKUP_DRIVE_RETRY_BASE_DELAY", 1.0),
             ),
             secrets=_one_of(environ, "BACKUP_SECRETS", ("env", "files", "secret-manager"), "env"),
             secrets_dir=_optional_path(environ, "BACKUP_SECRETS_DIR"),
@@ -169,6 +177,7 @@ class Config:
                 backup_job=_text(environ, "BACKUP_SCHEDULER_BACKUP_JOB"),
                 cleanup_job=_text(environ, "BACKUP_SCHEDULER_CLEANUP_JOB"),
                 endpoint=_text(environ, "BACKUP_SCHEDULER_ENDPOINT"),
+                max_retries=_int(environ, "BACKUP_SCHEDULER_MAX_RETRIES", 3, minimum=0),
             ),
             running_in_cloud=in_cloud,
             environ=dict(environ),
@@ -257,6 +266,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
         return default
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative, got {text!r}")
     return value
 
 

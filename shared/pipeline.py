@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from shared.compression import Compressor
 from shared.errors import StorageError
 from shared.models import StorageKind
-from shared.storage.base import Upload
+from shared.storage.base import Storage, Upload
 
 WRITE_CHUNK = 1 << 20
 _QUEUE_DEPTH = 8
@@ -71,6 +71,23 @@ class _Producer(threading.Thread):
 
     def cancel(self) -> None:
         self._cancelled.set()
+
+
+def begin_uploads(
+    storages: Mapping[StorageKind, Storage], filename: str
+) -> tuple[dict[StorageKind, Upload], dict[StorageKind, str]]:
+    """Start a file in every storage. One that refuses is recorded as failed; raises `StorageError`
+    only when none could start."""
+    uploads: dict[StorageKind, Upload] = {}
+    failures: dict[StorageKind, str] = {}
+    for kind, storage in storages.items():
+        try:
+            uploads[kind] = storage.begin(filename)
+        except Exception as exc:
+            failures[kind] = str(exc) or type(exc).__name__
+    if not uploads:
+        raise StorageError("every storage target failed: " + _describe(failures))
+    return uploads, failures
 
 
 def run_pipeline(

@@ -4,6 +4,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from tests.emulators.firestore import firestore_client as firestore_client
+from tests.emulators.firestore import firestore_emulator as firestore_emulator
+
 settings.register_profile(
     "ci",
     max_examples=15,

@@ -15,7 +15,7 @@ from shared.models import (
     StorageLocation,
 )
 from shared.notify.base import backup_failed, drive_upload_degraded
-from shared.pipeline import ProgressCallback, run_pipeline
+from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.locking import DatabaseLock
@@ -97,16 +97,10 @@ class BackupService:
         report = DumpReport()
         if not ctx.write_targets:
             raise ConfigurationError("no storage target is enabled for new backups (see BACKUP_STORAGE)")
-        uploads = {}
-        try:
-            for kind, storage in ctx.write_targets.items():
-                uploads[kind] = storage.begin(backup.filename)
-        except Exception:
-            for upload in uploads.values():
-                upload.abort()
-            raise
+        uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         compressor = make_compressor(backup.compression, ctx.config.compression_level)
         result = run_pipeline(engine.dump(report), compressor, uploads, progress)
+        result.failures.update(refused)
         backup.file_size = result.stored_size
         backup.raw_size = result.raw_size
         backup.sha256 = result.sha256

@@ -18,7 +18,7 @@ from shared.models import (
     DatabaseInfo,
     StorageLocation,
 )
-from shared.pipeline import ProgressCallback, run_pipeline
+from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 
@@ -67,10 +67,11 @@ class ImportService:
             compression=stored_as,
             status=BackupStatus.RUNNING,
         )
-        uploads = {kind: storage.begin(backup.filename) for kind, storage in ctx.write_targets.items()}
+        uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         source = _checked_file_chunks(path, compression)
         compressor = make_compressor(stored_as if compression is Compression.NONE else Compression.NONE)
         result = run_pipeline(source, compressor, uploads, progress)
+        result.failures.update(refused)
         backup.file_size = result.stored_size
         backup.sha256 = result.sha256
         backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]

@@ -1,0 +1,62 @@
+"""Run a client tool as a child process whose stderr is drained by a thread, so no pipe ever blocks."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Sequence
+from typing import IO
+
+STDERR_KEPT_BYTES = 64 * 1024
+
+
+class StderrCollector:
+    """Reads a child's stderr to its end in a background thread; keeps the first and last 32 KiB."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._thread = threading.Thread(target=self._drain, name="pg-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        half = STDERR_KEPT_BYTES // 2
+        for line in iter(self._stream.readline, b""):
+            if len(self._head) < half:
+                self._head += line
+            else:
+                self._tail += line
+                del self._tail[:-half]
+        self._stream.close()
+
+    def text(self, timeout: float = 30.0) -> str:
+        """All of stderr (shortened in the middle when huge), once the child has closed it."""
+        self._thread.join(timeout)
+        gap = "\n[...]\n" if len(self._tail) >= STDERR_KEPT_BYTES // 2 else ""
+        return (
+            bytes(self._head).decode("utf-8", "replace") + gap + bytes(self._tail).decode("utf-8", "replace")
+        ).strip()
+
+
+def start(args: Sequence[str], env: dict[str, str], *, feed_stdin: bool) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        list(args),
+        stdin=subprocess.PIPE if feed_stdin else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL if feed_stdin else subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child if it still runs (a dump or restore abandoned midway) and reap it."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The lines of a client tool's stderr that report an error rather than a warning or notice."""
+    markers = ("error:", "ERROR:", "FATAL:", "PANIC:", "fatal:")
+    return [line for line in stderr.splitlines() if any(marker in line for marker in markers)]

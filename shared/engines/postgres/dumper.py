@@ -1,0 +1,80 @@
+"""Stream a plain-SQL dump out of the real pg_dump, failing loudly on anything short of complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+from shared.engines.base import DumpReport
+from shared.engines.postgres import child_process
+from shared.engines.postgres.dump_scanner import PlainDumpScanner
+from shared.engines.postgres.server_facts import ServerFacts
+from shared.engines.postgres.tools import ClientTools
+from shared.errors import DumpError
+
+CHUNK_SIZE = 1024 * 1024
+PG_DUMP_FLAGS = (
+    "--format=plain",
+    "--no-owner",
+    "--no-privileges",
+    "--blobs",
+    "--quote-all-identifiers",
+    "--encoding=UTF8",
+    "--no-password",
+    "--lock-wait-timeout=300s",
+)
+
+
+def dump_stream(
+    tools: ClientTools, env: dict[str, str], facts: ServerFacts, where: str, report: DumpReport
+) -> Iterator[bytes]:
+    """Yield pg_dump's output in ~1 MiB chunks; fill `report`; raise `DumpError` unless it is complete."""
+    report.server_version = facts.version
+    scanner = PlainDumpScanner(facts.major)
+    process = child_process.start([tools.pg_dump, *PG_DUMP_FLAGS], env, feed_stdin=False)
+    stderr = child_process.StderrCollector(_pipe(process.stderr))
+    stdout = _pipe(process.stdout)
+    total = 0
+    try:
+        while chunk := stdout.read(CHUNK_SIZE):
+            total += len(chunk)
+            if adapted := scanner.feed(chunk):
+                yield adapted
+        if last_line := scanner.finish():
+            yield last_line
+        exit_code = process.wait()
+    finally:
+        child_process.stop(process)
+    messages = stderr.text()
+    _fail_unless_complete(exit_code, messages, total, scanner, facts, where, tools)
+    report.warnings.extend(line for line in messages.splitlines() if "warning:" in line.lower())
+    report.tables.update(scanner.rows)
+
+
+def _fail_unless_complete(
+    exit_code: int,
+    messages: str,
+    total: int,
+    scanner: PlainDumpScanner,
+    facts: ServerFacts,
+    where: str,
+    tools: ClientTools,
+) -> None:
+    errors = child_process.error_lines(messages)
+    if exit_code != 0 or errors:
+        cause = f"exit code {exit_code}" if exit_code >= 0 else f"killed by signal {-exit_code}"
+        raise DumpError(f"pg_dump {tools.version} failed for {where} ({cause}): {messages or 'no message'}")
+    if total == 0:
+        raise DumpError(f"pg_dump produced an empty dump of {where}; the backup is not usable.")
+    if scanner.inside_copy or not scanner.trailer_seen:
+        raise DumpError(f"The dump of {where} ended early (no 'dump complete' trailer); it is incomplete.")
+    if facts.table_count > 0 and not scanner.rows:
+        raise DumpError(
+            f"The dump of {where} holds no table data although the database has {facts.table_count} "
+            "tables; check the database name and the user's privileges."
+        )
+
+
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    assert stream is not None
+    return stream

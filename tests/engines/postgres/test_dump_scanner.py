@@ -1,0 +1,122 @@
+"""The plain-dump scanner: row counts at any chunk boundary, version-skew filtering, LO transactions."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.engines.postgres.dump_scanner import PlainDumpScanner
+from shared.engines.postgres.header_filter import rejected_by_server
+
+HEADER_FROM_PG_DUMP_17 = b"""--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET transaction_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET default_table_access_method = heap;
+"""
+
+DUMP = b"""--
+-- Data for Name: a b; Type: TABLE DATA; Schema: Mixed; Owner: -
+--
+
+COPY "Mixed"."a b" ("x", "y""z
+ FROM stdin;") FROM stdin;
+1\tline\\nwith escaped newline
+2\t\\\\.not an end
+3\t\\N
+\\\\.starts with an escaped backslash\t4
+\\.
+
+
+--
+-- Data for Name: empty; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY "public"."empty" ("x") FROM stdin;
+\\.
+
+
+--
+-- Data for Name: BLOBS; Type: BLOBS; Schema: -; Owner: -
+--
+
+BEGIN;
+
+SELECT pg_catalog.lo_open('16507', 131072);
+COMMIT;
+
+--
+-- Data for Name: last; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY public.last (x) FROM stdin;
+BEGIN;
+COMMIT;
+\\.
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+"""
+
+
+def scan(data: bytes, cuts: list[int], scanner: PlainDumpScanner) -> bytes:
+    bounds = [0, *sorted(cuts), len(data)]
+    out = b"".join(scanner.feed(data[start:end]) for start, end in itertools.pairwise(bounds))
+    return out + scanner.finish()
+
+
+@given(st.lists(st.integers(0, len(DUMP)), max_size=6))
+def test_rows_are_counted_wherever_the_chunks_are_cut(cuts: list[int]) -> None:
+    scanner = PlainDumpScanner(15)
+    assert scan(DUMP, cuts, scanner) == DUMP
+    assert scanner.rows == {"Mixed.a b": 4, "public.empty": 0, "public.last": 2}
+    assert scanner.trailer_seen and not scanner.inside_copy
+
+
+def test_every_single_byte_boundary_gives_the_same_counts() -> None:
+    for cut in range(len(DUMP)):
+        scanner = PlainDumpScanner(15)
+        assert scan(DUMP, [cut], scanner) == DUMP
+        assert scanner.rows == {"Mixed.a b": 4, "public.empty": 0, "public.last": 2}, cut
+
+
+def test_restore_mode_drops_only_the_large_object_transaction_lines() -> None:
+    scanner = PlainDumpScanner(15, drop_transaction_control=True)
+    out = scan(DUMP, [], scanner)
+    assert out.count(b"BEGIN;\n") == 1 and out.count(b"COMMIT;\n") == 1  # the COPY rows of "last" stay
+    assert b"lo_open" in out
+
+
+def test_a_dump_cut_inside_copy_data_is_seen_as_incomplete() -> None:
+    scanner = PlainDumpScanner(15)
+    scan(DUMP[: DUMP.index(b"2\t")], [], scanner)
+    assert scanner.inside_copy and not scanner.trailer_seen
+
+
+def test_header_settings_unknown_to_the_server_are_filtered_out() -> None:
+    for_15 = scan(HEADER_FROM_PG_DUMP_17, [7, 100], PlainDumpScanner(15))
+    assert b"transaction_timeout" not in for_15
+    assert b"SET default_table_access_method = heap;\n" in for_15
+    assert b"SET idle_in_transaction_session_timeout = 0;\n" in for_15
+    assert scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(17)) == HEADER_FROM_PG_DUMP_17
+    for_11 = scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(11))
+    assert b"default_table_access_method" not in for_11 and b"SET lock_timeout = 0;" in for_11
+
+
+def test_only_whole_set_lines_are_judged() -> None:
+    assert rejected_by_server(b"SET transaction_timeout = 0;\n", 16)
+    assert not rejected_by_server(b"SET transaction_timeout = 0;\n", 17)
+    assert not rejected_by_server(b"SET transaction_timeout = 0; SELECT 1;\n", 16)
+    assert not rejected_by_server(b"SET statement_timeout = 0;\n", 9)

