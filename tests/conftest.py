@@ -1,4 +1,4 @@
-"""Test-wide settings: hypothesis profiles (`ci` by default, `deep` for long runs: HYPOTHESIS_PROFILE=deep)."""
+"""Test-wide settings: hypothesis profiles (`ci` by default; `deep` with HYPOTHESIS_PROFILE=deep)."""
 
 import os
 
