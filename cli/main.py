@@ -11,12 +11,35 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 from cli.app import App, Result
-from cli.commands import cleanup, create, delete, download, import_file, protect, restore, settings, show
+from cli.commands import (
+    cleanup,
+    create,
+    delete,
+    download,
+    drive_test,
+    import_file,
+    protect,
+    restore,
+    settings,
+    show,
+)
 from cli.commands import list as list_command
 from shared.errors import BackupServiceError, BusyError, ConfigurationError, InvalidInputError, NotFoundError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-COMMANDS = (create, list_command, show, download, delete, protect, import_file, restore, settings, cleanup)
+COMMANDS = (
+    create,
+    list_command,
+    show,
+    download,
+    delete,
+    protect,
+    import_file,
+    restore,
+    settings,
+    cleanup,
+    drive_test,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

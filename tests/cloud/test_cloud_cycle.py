@@ -16,6 +16,7 @@ from shared.errors import NotFoundError, StorageError
 from shared.models import BackupStatus, StorageKind
 from shared.services.backups import BackupService
 from shared.services.download import DownloadService
+from shared.services.drive_check import check_drive
 from shared.services.records import RecordService
 from shared.services.restore import RestoreService
 from shared.services.settings import SettingsService
@@ -132,3 +133,15 @@ def test_mail_that_cannot_be_sent_does_not_hide_the_failure(
     with pytest.raises(StorageError, match=r"quota|Shared Drive"):
         BackupService(context).create("ops")
     assert context.catalog.list_backups().backups[0].status is BackupStatus.FAILED
+
+
+def test_drive_check_reports_reachable_folder_and_broken_credentials(
+    cloud: CloudFactory, drive_fake: DriveFake
+) -> None:
+    assert check_drive(cloud("local")).to_dict()["configured"] is False
+    good = check_drive(cloud("drive"))
+    assert good.ok and good.enabled_for_new_backups
+    drive_fake.failures.refresh_token_revoked = True
+    revoked = check_drive(cloud("drive"))
+    assert revoked.configured and not revoked.reachable
+    assert "refresh token" in revoked.message and "drive-oauth" in revoked.message

@@ -1,0 +1,20 @@
+"""`drive-test`: say whether Google Drive is configured, reachable and writable."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.app import App, Result
+from shared.services.drive_check import check_drive
+
+
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    parser = sub.add_parser("drive-test", parents=[common], help="check the Google Drive connection")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, app: App) -> Result:
+    check = check_drive(app.context)
+    return Result(check.to_dict(), check.message, exit_code=0 if check.ok else 1)
