@@ -31,7 +31,10 @@ CREATE VIEW order_totals AS
     SELECT c.name, count(o.id) AS orders, sum(o.total) AS spent
     FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.name;
 """
-COUNTS = "SELECT (SELECT count(*) FROM customers) AS customers, (SELECT count(*) FROM orders) AS orders"
+COUNTS = (
+    "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders), "
+    "(SELECT name FROM customers WHERE id = 1)"
+)
 
 
 def say(text: str) -> None:
@@ -51,11 +54,13 @@ def run_cli(env: dict[str, str], *args: str) -> dict[str, object]:
 
 
 def main() -> int:
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(HOME / "run"))
     import pgserver
     import psycopg
 
     shutil.rmtree(HOME, ignore_errors=True)
     (HOME / "pg").mkdir(parents=True)
+    (HOME / "run").mkdir()
     say("Starting a throwaway PostgreSQL (from the pgserver wheel)")
     server = pgserver.get_server(HOME / "pg", cleanup_mode="stop")
     socket_dir = HOME / "pg"
@@ -69,7 +74,7 @@ def main() -> int:
         def counts() -> str:
             row = shop.execute(COUNTS).fetchone()
             assert row is not None
-            return f"customers={row[0]}, orders={row[1]}"
+            return f"customers={row[0]}, orders={row[1]}, first customer's name={row[2]!r}"
 
         print(f"Loaded sample data: {counts()}")
         env = dict(os.environ)
