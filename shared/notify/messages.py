@@ -33,14 +33,14 @@ _WHAT_HAPPENED = {
 _NEXT_STEPS = {
     NotificationKind.BACKUP_FAILED: (
         "Fix the cause named in the error (database reachable? backup user's password secret current?), "
-        "then start a manual backup (`python main.py backup`) and check that it completes."
+        "then start a manual backup (`python main.py create`) and check that it completes."
     ),
     NotificationKind.RESTORE_FAILED: (
         "Check the database's contents first. Then verify the backup file (download it and compare its "
         "SHA-256 with the one in the backup list), fix the cause named in the error, and retry the restore."
     ),
     NotificationKind.SCHEDULED_BACKUP_FAILED: (
-        "Fix the cause named in the error, then run a manual backup now (`python main.py backup`) so the "
+        "Fix the cause named in the error, then run a manual backup now (`python main.py create`) so the "
         "gap is closed; check the Cloud Scheduler job's history if several runs have failed."
     ),
     NotificationKind.DRIVE_UPLOAD_DEGRADED: (
