@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from shared.catalog.base import BackupFilter
 from shared.dburl import DatabaseURL
 from shared.errors import ChecksumMismatchError, InvalidInputError, RestoreError
 from shared.models import AuditAction, BackupSource, BackupStatus, StorageKind
@@ -14,6 +17,7 @@ from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.importer import ImportService
 from shared.services.restore import RestoreService
+from tests.databases import mysql_admin, postgres_admin
 from tests.sample_data import execute, fingerprint
 
 
@@ -98,8 +102,73 @@ def test_property_12_restore_failure_leaves_database_as_it_was(
 def test_backup_of_another_engine_is_refused(
     restores: RestoreService, context: ServiceContext, db_url: DatabaseURL, tmp_path: Path
 ) -> None:
-    foreign_url = DatabaseURL(engine="postgresql" if db_url.engine == "mysql" else "mysql", database="x", user="u")
+    foreign_url = DatabaseURL(
+        engine="postgresql" if db_url.engine == "mysql" else "mysql", database="x", user="u"
+    )
     foreign = _broken_dump(foreign_url, tmp_path)
     imported = ImportService(context).import_file(foreign, "alice")
     with pytest.raises(InvalidInputError, match="cannot be restored"):
         restores.restore(imported.id, "alice")
+
+
+def _pre_restore_done(context: ServiceContext) -> bool:
+    done = BackupFilter(status=BackupStatus.COMPLETED, source=BackupSource.PRE_RESTORE)
+    return bool(context.catalog.list_backups(done).backups)
+
+
+def _kill_restore_sessions(
+    url: DatabaseURL, context: ServiceContext, stop: threading.Event, killed: list[int]
+) -> None:
+    """Once the pre-restore backup is done, kill the busy session on the database: the restore's."""
+    while not stop.is_set() and not _pre_restore_done(context):
+        time.sleep(0.002)
+    while not stop.is_set() and not killed:
+        if url.engine == "mysql":
+            with mysql_admin() as conn, conn.cursor() as cur:
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist WHERE db = %s AND command = 'Query' "
+                    "AND id <> CONNECTION_ID() AND info NOT LIKE '%%processlist%%'",
+                    (url.database,),
+                )
+                for (session,) in cur.fetchall():
+                    cur.execute(f"KILL {int(session)}")
+                    killed.append(int(session))
+        else:
+            with postgres_admin() as conn:
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
+                    "AND pid <> pg_backend_pid() AND application_name = 'db-backup-service'",
+                    (url.database,),
+                ).fetchall()
+                for (pid,) in rows:
+                    conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                    killed.append(int(str(pid)))
+        time.sleep(0.005)
+
+
+def test_property_12_killed_connection_during_restore(
+    backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
+) -> None:
+    bulk = "REPEAT('x', 2000)" if db_url.engine == "mysql" else "repeat('x', 2000)"
+    series = (
+        "SELECT seq AS n FROM seq_1_to_30000"
+        if db_url.engine == "mysql"
+        else "SELECT generate_series(1, 30000) AS n"
+    )
+    execute(db_url, [f"CREATE TABLE bulk AS SELECT n, {bulk} AS padding FROM ({series}) AS numbers"])
+    backup = backups.create("alice")
+    _damage(db_url)
+    before = fingerprint(db_url)
+    stop = threading.Event()
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_restore_sessions, args=(db_url, context, stop, killed))
+    killer.start()
+    try:
+        with pytest.raises(RestoreError) as info:
+            restores.restore(backup.id, "alice")
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "the restore's session was never seen, so it was not killed"
+    assert "put back" in str(info.value)
+    assert fingerprint(db_url) == before
