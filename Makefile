@@ -3,6 +3,7 @@ PYTHON ?= $(shell scripts/find_python.sh)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHECKOV_STAMP := $(VENV)/checkov/.installed
 
 .PHONY: demo test lint typecheck unit deep-test bench clean
 
@@ -13,6 +14,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# checkov pins packaging<24, which pytest cannot use: it gets a virtualenv of its own.
+$(CHECKOV_STAMP):
+	@test -n "$(PYTHON)" || (echo "make: no Python 3.12+ found (see above)"; exit 1)
+	test -x $(VENV)/checkov/bin/python || $(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet checkov==3.3.30
+	touch $(CHECKOV_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
@@ -22,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -1,0 +1,56 @@
+# The catalog: a native-mode Firestore database and the composite indexes its queries need.
+# local.firestore_indexes mirrors COMPOSITE_INDEXES in shared/catalog/firestore_indexes.py;
+# tests/infra fails when the two differ.
+
+resource "google_firestore_database" "catalog" {
+  count = var.create_firestore_database ? 1 : 0
+
+  project                           = var.project_id
+  name                              = var.firestore_database
+  location_id                       = coalesce(var.firestore_location, var.region)
+  type                              = "FIRESTORE_NATIVE"
+  concurrency_mode                  = "OPTIMISTIC"
+  app_engine_integration_mode       = "DISABLED"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = "DELETE_PROTECTION_ENABLED"
+  deletion_policy                   = "ABANDON"
+
+  depends_on = [google_project_service.enabled]
+}
+
+locals {
+  firestore_indexes = [
+    { collection = "backups", fields = [["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["is_protected", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["source", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["is_protected", "ASCENDING"], ["source", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["status", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["is_protected", "ASCENDING"], ["status", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["source", "ASCENDING"], ["status", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backups", fields = [["is_protected", "ASCENDING"], ["source", "ASCENDING"], ["status", "ASCENDING"], ["created_at", "DESCENDING"], ["id", "DESCENDING"]] },
+    { collection = "backup_logs", fields = [["created_at", "DESCENDING"], ["logged_ns", "DESCENDING"]] },
+    { collection = "backup_logs", fields = [["backup_id", "ASCENDING"], ["created_at", "DESCENDING"], ["logged_ns", "DESCENDING"]] },
+  ]
+}
+
+resource "google_firestore_index" "catalog" {
+  for_each = {
+    for index in local.firestore_indexes :
+    "${index.collection}(${join(",", [for field in index.fields : "${field[0]} ${field[1]}"])})" => index
+  }
+
+  project     = var.project_id
+  database    = var.firestore_database
+  collection  = each.value.collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value[0]
+      order      = fields.value[1]
+    }
+  }
+
+  depends_on = [google_firestore_database.catalog]
+}

@@ -1,0 +1,55 @@
+# One 2nd gen Cloud Function per entry point in main.py (the catalog is local.functions in permissions.tf).
+
+resource "google_cloudfunctions2_function" "function" {
+  for_each = local.functions
+
+  project     = var.project_id
+  location    = var.region
+  name        = local.function_names[each.key]
+  description = each.value.description
+  labels      = local.labels
+
+  build_config {
+    runtime     = "python312"
+    entry_point = each.key
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    timeout_seconds                  = each.value.timeout_seconds
+    max_instance_count               = each.value.max_instances
+    min_instance_count               = 0
+    max_instance_request_concurrency = 1
+    # Reachable from the internet (callers, Cloud Scheduler), but only with an IAM-checked identity token.
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.runtime.email
+    vpc_connector                  = local.vpc_connector == "none" ? null : local.vpc_connector
+    vpc_connector_egress_settings  = local.vpc_connector == "none" ? null : "PRIVATE_RANGES_ONLY"
+    environment_variables = merge(local.common_environment, {
+      BACKUP_AUTH_AUDIENCE = local.function_urls[each.key]
+    })
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = self.url == local.function_urls[each.key]
+      error_message = "The function's URL is ${self.url}, not ${local.function_urls[each.key]} as BACKUP_AUTH_AUDIENCE says; update local.function_urls in permissions.tf."
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_project_iam_member.runtime,
+    google_project_iam_member.runtime_scheduler_jobs,
+    google_secret_manager_secret_iam_member.runtime_accessor,
+  ]
+}

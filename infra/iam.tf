@@ -1,0 +1,55 @@
+# Who may invoke which function (permissions as IAM), and what the runtime account may touch.
+
+resource "google_cloud_run_service_iam_member" "invoker" {
+  # A 2nd gen function is invoked through its Cloud Run service, so run.invoker is granted there.
+  for_each = local.invoker_bindings
+
+  project  = var.project_id
+  location = var.region
+  service  = google_cloudfunctions2_function.function[each.value.entry_point].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value.member
+}
+
+locals {
+  runtime_project_roles = toset([
+    "roles/cloudsql.client",   # Cloud SQL instances (and the connector route if ever used)
+    "roles/datastore.user",    # the Firestore catalog
+    "roles/logging.logWriter", # structured logs
+  ])
+}
+
+resource "google_project_iam_custom_role" "scheduler_job_updater" {
+  # No predefined role only reads and updates jobs; the settings function changes schedule, time zone, paused.
+  project     = var.project_id
+  role_id     = replace("${var.name_prefix}_scheduler_job_updater", "-", "_")
+  title       = "Database backups: Scheduler job updater"
+  description = "Read, update, pause and resume Cloud Scheduler jobs (used by the backup_settings function)."
+  permissions = [
+    "cloudscheduler.jobs.enable",
+    "cloudscheduler.jobs.get",
+    "cloudscheduler.jobs.pause",
+    "cloudscheduler.jobs.update",
+  ]
+}
+
+resource "google_project_iam_member" "runtime" {
+  for_each = local.runtime_project_roles
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.runtime.member
+}
+
+resource "google_project_iam_member" "runtime_scheduler_jobs" {
+  project = var.project_id
+  role    = google_project_iam_custom_role.scheduler_job_updater.id
+  member  = google_service_account.runtime.member
+}
+
+resource "google_service_account_iam_member" "runtime_acts_as_scheduler" {
+  # Updating a job whose OIDC token names the scheduler account requires actAs on that account.
+  service_account_id = google_service_account.scheduler.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.runtime.member
+}

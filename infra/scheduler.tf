@@ -1,0 +1,46 @@
+# The backup and cleanup schedules. Terraform creates them; afterwards the backup_settings function owns
+# their schedule, time zone and paused state, so Terraform ignores changes to those.
+
+locals {
+  scheduled_jobs = {
+    backup  = { entry_point = "scheduled_backup", schedule = var.backup_schedule, description = "Scheduled database backup." }
+    cleanup = { entry_point = "scheduled_cleanup", schedule = var.cleanup_schedule, description = "Scheduled retention cleanup." }
+  }
+}
+
+resource "google_cloud_scheduler_job" "job" {
+  for_each = local.scheduled_jobs
+
+  project          = var.project_id
+  region           = var.region
+  name             = local.scheduler_job_ids[each.key]
+  description      = each.value.description
+  schedule         = each.value.schedule
+  time_zone        = var.time_zone
+  attempt_deadline = var.scheduler_attempt_deadline
+
+  retry_config {
+    retry_count          = local.scheduler_retry_count
+    min_backoff_duration = "60s"
+    max_backoff_duration = "600s"
+    max_doublings        = 3
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.function[each.value.entry_point].url
+    headers     = { "Content-Type" = "application/json" }
+    body        = base64encode(jsonencode({ job = local.scheduler_job_names[each.key] }))
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = google_cloudfunctions2_function.function[each.value.entry_point].url
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [schedule, time_zone, paused]
+  }
+
+  depends_on = [google_cloud_run_service_iam_member.invoker]
+}

@@ -1,0 +1,63 @@
+# The secrets the functions read at run time. Terraform creates them empty; their values are added with
+# `gcloud secrets versions add` (infra/README.md), so no secret value is ever in Terraform state.
+
+resource "google_secret_manager_secret" "database_password" {
+  project   = var.project_id
+  secret_id = var.secret_ids.database_password
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret" "sendgrid_api_key" {
+  project   = var.project_id
+  secret_id = var.secret_ids.sendgrid_api_key
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret" "drive_oauth" {
+  project   = var.project_id
+  secret_id = var.secret_ids.drive_oauth
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+locals {
+  runtime_readable_secrets = {
+    database_password = google_secret_manager_secret.database_password.secret_id
+    sendgrid_api_key  = google_secret_manager_secret.sendgrid_api_key.secret_id
+    drive_oauth       = google_secret_manager_secret.drive_oauth.secret_id
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "runtime_accessor" {
+  for_each = local.runtime_readable_secrets
+
+  project   = var.project_id
+  secret_id = each.value
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.runtime.member
+}
+
+resource "google_secret_manager_secret_iam_member" "runtime_drive_oauth_writer" {
+  # The settings function stores new Drive credentials as a new version of this one secret.
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.drive_oauth.secret_id
+  role      = "roles/secretmanager.secretVersionAdder"
+  member    = google_service_account.runtime.member
+}

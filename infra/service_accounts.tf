@@ -1,0 +1,19 @@
+# Two identities: the functions run as `runtime`; Cloud Scheduler calls the scheduled functions as `scheduler`.
+
+resource "google_service_account" "runtime" {
+  project      = var.project_id
+  account_id   = local.runtime_account_id
+  display_name = "Database backups: function runtime"
+  description  = "Runs the backup functions: Cloud SQL, Firestore catalog, its own secrets, Drive folder shared with it."
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_service_account" "scheduler" {
+  project      = var.project_id
+  account_id   = local.scheduler_account_id
+  display_name = "Database backups: Cloud Scheduler caller"
+  description  = "Identity of the Scheduler jobs' OIDC tokens; may only invoke scheduled_backup and scheduled_cleanup."
+
+  depends_on = [google_project_service.enabled]
+}

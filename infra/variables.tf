@@ -1,0 +1,231 @@
+variable "project_id" {
+  description = "The Google Cloud project to deploy into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project ID (6-30 lowercase letters, digits or hyphens), not a project number or name."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the Scheduler jobs and the VPC connector; use the Cloud SQL instance's region."
+  type        = string
+  default     = "europe-west1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (functions, service accounts, jobs, secrets, bucket)."
+  type        = string
+  default     = "db-backup"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-16 lowercase letters, digits or hyphens, starting with a letter (service account IDs are limited to 30 characters)."
+  }
+}
+
+variable "labels" {
+  description = "Extra labels for the resources that take labels."
+  type        = map(string)
+  default     = {}
+}
+
+variable "database_url" {
+  description = "The database to back up, WITHOUT its password (that lives in Secret Manager), reached over private IP: mysql://backup@10.1.2.3:3306/shop or postgresql://backup@10.1.2.3:5432/shop."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(mysql|mariadb|postgres|postgresql)://", var.database_url))
+    error_message = "database_url must start with mysql://, mariadb://, postgres:// or postgresql://."
+  }
+
+  validation {
+    condition     = !can(regex("^[a-z]+://[^/@]*:[^/@]*@", var.database_url))
+    error_message = "database_url must not contain a password; store it with `gcloud secrets versions add` in the database password secret instead."
+  }
+
+  validation {
+    condition     = !strcontains(var.database_url, "/cloudsql/")
+    error_message = "The /cloudsql/ unix socket is not available to 2nd gen functions deployed by Terraform (the google provider cannot attach Cloud SQL to them); use the instance's private IP and a VPC connector (see infra/README.md)."
+  }
+}
+
+variable "strip_definers" {
+  description = "Leave DEFINER clauses out of MySQL dumps; Cloud SQL for MySQL imports need this."
+  type        = bool
+  default     = true
+}
+
+variable "compression" {
+  description = "Compression of new backups: gzip, zstd or none."
+  type        = string
+  default     = "gzip"
+
+  validation {
+    condition     = contains(["gzip", "zstd", "none"], var.compression)
+    error_message = "compression must be gzip, zstd or none."
+  }
+}
+
+variable "vpc_connector_id" {
+  description = "An existing Serverless VPC Access connector (projects/P/locations/R/connectors/N) to reach the database's private IP. Leave null to create one in vpc_network, or when the database needs no VPC."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.vpc_connector_id == null || can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", var.vpc_connector_id))
+    error_message = "vpc_connector_id must look like projects/P/locations/R/connectors/N."
+  }
+}
+
+variable "vpc_network" {
+  description = "The VPC network of the Cloud SQL instance's private IP; a connector is created in it when vpc_connector_id is null. Null: no connector."
+  type        = string
+  default     = null
+}
+
+variable "vpc_connector_cidr" {
+  description = "An unused /28 range in vpc_network for the created connector."
+  type        = string
+  default     = "10.8.0.0/28"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_connector_cidr, 0)) && endswith(var.vpc_connector_cidr, "/28")
+    error_message = "vpc_connector_cidr must be a /28 IPv4 range such as 10.8.0.0/28."
+  }
+}
+
+variable "firestore_database" {
+  description = "The Firestore database (native mode) that holds the catalog."
+  type        = string
+  default     = "(default)"
+}
+
+variable "create_firestore_database" {
+  description = "Create the Firestore database; set false when it already exists in the project."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_location" {
+  description = "Location of a created Firestore database (a region such as europe-west1, or a multi-region such as eur3). Null: the region."
+  type        = string
+  default     = null
+}
+
+variable "drive_folder_id" {
+  description = "ID of the Drive folder (in a Shared Drive) that receives the backups; share it with the runtime service account as Content manager."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{10,}$", var.drive_folder_id))
+    error_message = "drive_folder_id must be the folder's ID (the last part of its URL), not its name or URL."
+  }
+}
+
+variable "drive_credentials" {
+  description = "How the functions reach Drive: default (the runtime service account, needs a Shared Drive) or oauth (a user's refresh token kept in the Drive OAuth secret)."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = contains(["default", "oauth"], var.drive_credentials)
+    error_message = "drive_credentials must be default or oauth."
+  }
+}
+
+variable "notifier" {
+  description = "Where notifications go: sendgrid (e-mail) or log (Cloud Logging only)."
+  type        = string
+  default     = "sendgrid"
+
+  validation {
+    condition     = contains(["sendgrid", "log"], var.notifier)
+    error_message = "notifier must be sendgrid or log."
+  }
+}
+
+variable "notify_from" {
+  description = "Sender address of notification e-mails (a SendGrid verified sender)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.notify_from))
+    error_message = "notify_from must be an e-mail address."
+  }
+}
+
+variable "secret_ids" {
+  description = "Names of the Secret Manager secrets Terraform creates (their values are added with gcloud, never through Terraform)."
+  type = object({
+    database_password = optional(string, "db-backup-database-password")
+    sendgrid_api_key  = optional(string, "db-backup-sendgrid-api-key")
+    drive_oauth       = optional(string, "db-backup-drive-oauth")
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for id in values(var.secret_ids) : can(regex("^[A-Za-z0-9_-]{1,255}$", id))])
+    error_message = "secret_ids values must be 1-255 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "permissions" {
+  description = "Who may do what: permission -> IAM members (user:, group:, serviceAccount: or domain:). Each permission becomes roles/run.invoker on exactly its functions, and the same map is passed to the functions as BACKUP_PERMISSIONS. backups.run-scheduled (the scheduled_* functions) always includes the scheduler account; list people there only to let them trigger a scheduled run by hand."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition = alltrue([for permission in keys(var.permissions) : contains([
+      "backups.view", "backups.create", "backups.delete", "backups.restore", "backups.download", "backups.manage-settings",
+      "backups.run-scheduled",
+    ], permission)])
+    error_message = "permissions keys must be backups.view, backups.create, backups.delete, backups.restore, backups.download, backups.manage-settings or backups.run-scheduled."
+  }
+
+  validation {
+    condition     = alltrue([for member in flatten(values(var.permissions)) : can(regex("^(user|group|serviceAccount|domain):[^\\s]+$", member))])
+    error_message = "permissions members must start with user:, group:, serviceAccount: or domain: (allUsers and allAuthenticatedUsers are refused: no function is public)."
+  }
+}
+
+variable "backup_schedule" {
+  description = "Initial cron schedule of the backup job; afterwards the settings function manages it."
+  type        = string
+  default     = "0 3 * * *"
+}
+
+variable "cleanup_schedule" {
+  description = "Initial cron schedule of the cleanup job; afterwards the settings function manages it."
+  type        = string
+  default     = "30 4 * * *"
+}
+
+variable "time_zone" {
+  description = "Initial time zone (tz database name) of both jobs; afterwards the settings function manages it."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "scheduler_attempt_deadline" {
+  description = "How long Cloud Scheduler waits for a scheduled function (at most 1800s, Scheduler's limit for HTTP targets)."
+  type        = string
+  default     = "1800s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.scheduler_attempt_deadline)) && try(tonumber(trimsuffix(var.scheduler_attempt_deadline, "s")) >= 15 && tonumber(trimsuffix(var.scheduler_attempt_deadline, "s")) <= 1800, false)
+    error_message = "scheduler_attempt_deadline must be between 15s and 1800s, written like 1800s."
+  }
+}
+
+variable "source_excludes" {
+  description = "Extra paths (globs, relative to the repository root) left out of the function source archive."
+  type        = list(string)
+  default     = []
+}

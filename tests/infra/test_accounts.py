@@ -1,0 +1,52 @@
+"""Least privilege: the runtime account gets only what the functions use; the scheduler only invokes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.infra.terraform_files import blocks, local_values, resource, resources
+
+PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+
+
+def test_runtime_project_roles_are_the_needed_ones_and_not_primitive() -> None:
+    roles = set(re.findall(r'"(roles/[^"]+)"', local_values()["runtime_project_roles"]))
+    assert roles == {"roles/cloudsql.client", "roles/datastore.user", "roles/logging.logWriter"}
+    custom = resource("google_project_iam_custom_role", "scheduler_job_updater").body
+    assert sorted(custom["permissions"]) == [
+        "cloudscheduler.jobs.enable",
+        "cloudscheduler.jobs.get",
+        "cloudscheduler.jobs.pause",
+        "cloudscheduler.jobs.update",
+    ]
+
+
+def test_no_identity_gets_a_primitive_role() -> None:
+    for block in blocks():
+        text = json.dumps(block.body)
+        assert not any(f'"{role}"' in text for role in PRIMITIVE_ROLES), block.address
+
+
+def test_project_roles_go_to_the_runtime_account_only() -> None:
+    for block in resources("google_project_iam_member"):
+        assert block.body["member"] == "${google_service_account.runtime.member}", block.address
+
+
+def test_runtime_reads_exactly_its_secrets_and_writes_only_the_drive_oauth_one() -> None:
+    readable = local_values()["runtime_readable_secrets"]
+    assert set(readable) == {"database_password", "sendgrid_api_key", "drive_oauth"}
+    accessor = resource("google_secret_manager_secret_iam_member", "runtime_accessor").body
+    assert accessor["for_each"] == "${local.runtime_readable_secrets}"
+    assert accessor["role"] == "roles/secretmanager.secretAccessor"
+    writers = [
+        block for block in resources("google_secret_manager_secret_iam_member")
+        if block.body["role"] != "roles/secretmanager.secretAccessor"
+    ]  # fmt: skip
+    assert [(block.body["role"], block.body["secret_id"]) for block in writers] == [
+        ("roles/secretmanager.secretVersionAdder", "${google_secret_manager_secret.drive_oauth.secret_id}")
+    ]
+
+
+def test_no_secret_value_is_managed_by_terraform() -> None:
+    assert resources("google_secret_manager_secret_version") == []

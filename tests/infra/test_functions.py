@@ -1,0 +1,93 @@
+"""One 2nd gen python312 function per main.py entry point, sized for its job and configured from variables."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from shared.config import PERMISSIONS
+from tests.infra.terraform_files import REPOSITORY, local_values, resource, single_block
+
+LONG_RUNNING = ("create_backup", "restore_backup", "scheduled_backup")
+ENVIRONMENT = {
+    "BACKUP_DATABASE_URL", "BACKUP_DATABASE_PASSWORD_SECRET", "BACKUP_CATALOG", "BACKUP_GCP_PROJECT",
+    "BACKUP_FIRESTORE_DATABASE", "BACKUP_STORAGE", "BACKUP_DRIVE_FOLDER_ID", "BACKUP_DRIVE_CREDENTIALS",
+    "BACKUP_DRIVE_OAUTH_SECRET", "BACKUP_SECRETS", "BACKUP_NOTIFIER", "BACKUP_SENDGRID_API_KEY_SECRET",
+    "BACKUP_NOTIFY_FROM", "BACKUP_PERMISSIONS", "BACKUP_SCHEDULER_BACKUP_JOB", "BACKUP_SCHEDULER_CLEANUP_JOB",
+    "BACKUP_SCHEDULER_MAX_RETRIES", "BACKUP_STRIP_DEFINERS", "BACKUP_COMPRESSION",
+}  # fmt: skip
+
+
+def http_entry_points() -> set[str]:
+    """Functions in main.py decorated with @functions_framework.http (or a bare imported @http)."""
+    tree = ast.parse((REPOSITORY / "main.py").read_text())
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                name = ast.unparse(decorator)
+                if name in ("functions_framework.http", "http"):
+                    found.add(node.name)
+    return found
+
+
+def test_a_function_per_main_py_entry_point() -> None:
+    deployed = set(local_values()["functions"])
+    declared = http_entry_points()
+    assert declared == deployed, (
+        f"main.py entry points without a function in infra/permissions.tf: {sorted(declared - deployed)}; "
+        f"functions in infra/ without an @functions_framework.http entry point in main.py: "
+        f"{sorted(deployed - declared)}"
+    )
+
+
+def test_permission_names_match_the_application() -> None:
+    assert local_values()["permission_names"] == list(PERMISSIONS)
+
+
+def test_function_resource_builds_each_entry_point_on_python312() -> None:
+    function = resource("google_cloudfunctions2_function", "function").body
+    assert function["for_each"] == "${local.functions}"
+    build = single_block(function, "build_config")
+    assert build["entry_point"] == "${each.key}"
+    assert build["runtime"] == "python312"
+    service = single_block(function, "service_config")
+    assert service["service_account_email"] == "${google_service_account.runtime.email}"
+    assert service["timeout_seconds"] == "${each.value.timeout_seconds}"
+    assert service["available_memory"] == "${each.value.memory}"
+    assert service["max_instance_count"] == "${each.value.max_instances}"
+
+
+def _mebibytes(memory: str) -> int:
+    match = re.fullmatch(r"(\d+)(Mi|Gi)", memory)
+    assert match, f"memory {memory!r} must be written like 512Mi or 2Gi"
+    return int(match.group(1)) * (1024 if match.group(2) == "Gi" else 1)
+
+
+def test_long_operations_get_an_hour_enough_memory_and_one_instance() -> None:
+    functions = local_values()["functions"]
+    for name in LONG_RUNNING:
+        assert functions[name]["timeout_seconds"] == 3600, name
+        assert 1024 <= _mebibytes(functions[name]["memory"]) <= 2048, name
+        assert functions[name]["max_instances"] == 1, name
+    for name, spec in functions.items():
+        assert 60 <= spec["timeout_seconds"] <= 3600, name
+        assert spec["max_instances"] >= 1, name
+
+
+def test_environment_names_every_setting_and_its_own_audience() -> None:
+    environment = local_values()["common_environment"]
+    assert set(environment) == ENVIRONMENT
+    assert environment["BACKUP_CATALOG"] == "firestore"
+    assert environment["BACKUP_STORAGE"] == "drive"
+    assert environment["BACKUP_SECRETS"] == "secret-manager"
+    service = single_block(resource("google_cloudfunctions2_function", "function").body, "service_config")
+    assert "BACKUP_AUTH_AUDIENCE = local.function_urls[each.key]" in service["environment_variables"]
+    urls = local_values()["function_urls"]
+    assert "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" in urls
+
+
+def test_no_password_in_the_environment() -> None:
+    environment = local_values()["common_environment"]
+    assert not any("PASSWORD" in name and not name.endswith("_SECRET") for name in environment)
+    assert environment["BACKUP_DATABASE_URL"] == "${var.database_url}"

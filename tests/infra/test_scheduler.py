@@ -1,0 +1,43 @@
+"""Scheduler jobs: POST to the scheduled functions with the scheduler's OIDC token, retried, app-managed."""
+
+from __future__ import annotations
+
+from tests.infra.terraform_files import local_values, resource, single_block, variables
+
+
+def test_jobs_target_the_scheduled_functions() -> None:
+    jobs = local_values()["scheduled_jobs"]
+    assert {job: spec["entry_point"] for job, spec in jobs.items()} == {
+        "backup": "scheduled_backup",
+        "cleanup": "scheduled_cleanup",
+    }
+    job = resource("google_cloud_scheduler_job", "job").body
+    assert job["for_each"] == "${local.scheduled_jobs}"
+    target = single_block(job, "http_target")
+    assert target["http_method"] == "POST"
+    url = "${google_cloudfunctions2_function.function[each.value.entry_point].url}"
+    assert target["uri"] == url
+    oidc = single_block(target, "oidc_token")
+    assert oidc == {
+        "service_account_email": "${google_service_account.scheduler.email}",
+        "audience": url,
+        "__is_block__": True,
+    }
+
+
+def test_retry_config_and_deadline() -> None:
+    job = resource("google_cloud_scheduler_job", "job").body
+    retry = single_block(job, "retry_config")
+    assert retry["retry_count"] == "${local.scheduler_retry_count}"
+    assert local_values()["scheduler_retry_count"] == 3
+    assert retry["min_backoff_duration"] == "60s"
+    assert job["attempt_deadline"] == "${var.scheduler_attempt_deadline}"
+    deadline = variables()["scheduler_attempt_deadline"]["default"]
+    assert deadline.endswith("s") and 15 <= int(deadline.removesuffix("s")) <= 1800
+    assert job["time_zone"] == "${var.time_zone}"
+
+
+def test_terraform_leaves_what_the_settings_function_manages() -> None:
+    job = resource("google_cloud_scheduler_job", "job").body
+    lifecycle = single_block(job, "lifecycle")
+    assert sorted(lifecycle["ignore_changes"]) == ["paused", "schedule", "time_zone"]
