@@ -41,3 +41,24 @@ def test_malformed_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         Config.from_env({name: value})
     assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "permissions",
+    [
+        '{"backups.view": ["group:devs@example.com"]}',
+        '{"backups.admin": ["user:a@example.com"]}',
+        '{"backups.view": "user:a@example.com"}',
+        "[1, 2]",
+        "{not json",
+    ],
+)
+def test_bad_permission_maps_are_refused(permissions: str) -> None:
+    with pytest.raises(ConfigurationError, match="BACKUP_PERMISSIONS"):
+        Config.from_env({"BACKUP_PERMISSIONS": permissions})
+
+
+def test_auth_cannot_be_disabled_in_cloud_run() -> None:
+    assert Config.from_env({"BACKUP_AUTH_DISABLED": "true"}).auth.disabled
+    with pytest.raises(ConfigurationError, match="K_SERVICE"):
+        Config.from_env({"BACKUP_AUTH_DISABLED": "true", "K_SERVICE": "list-backups"})

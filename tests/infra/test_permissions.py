@@ -23,7 +23,7 @@ EXPECTED_PERMISSION = {
 }
 SCHEDULER = "serviceAccount:db-backup-scheduler@my-project.iam.gserviceaccount.com"
 SAMPLE_PERMISSIONS = {
-    "backups.view": ["group:devs@example.com", "user:ops@example.com"],
+    "backups.view": ["user:dev@example.com", "user:ops@example.com"],
     "backups.create": ["user:ops@example.com"],
     "backups.restore": ["user:dba@example.com"],
     "backups.manage-settings": ["user:dba@example.com"],
@@ -78,9 +78,10 @@ def test_people_can_be_added_to_scheduled_runs_but_never_replace_the_scheduler(t
 @pytest.mark.parametrize(
     ("permissions", "message"),
     [
-        ({"backups.view": ["allUsers"]}, "allUsers and allAuthenticatedUsers are refused"),
-        ({"backups.view": ["allAuthenticatedUsers"]}, "allUsers and allAuthenticatedUsers are refused"),
+        ({"backups.view": ["allUsers"]}, "allUsers"),
+        ({"backups.view": ["allAuthenticatedUsers"]}, "allUsers"),
         ({"backups.admin": ["user:a@example.com"]}, "permissions keys must be"),
+        ({"backups.view": ["group:devs@example.com"]}, "group: and domain: cannot be checked"),
     ],
 )
 def test_permissions_variable_refuses_public_members_and_unknown_permissions(
