@@ -81,7 +81,7 @@ def test_people_can_be_added_to_scheduled_runs_but_never_replace_the_scheduler(t
         ({"backups.view": ["allUsers"]}, "allUsers"),
         ({"backups.view": ["allAuthenticatedUsers"]}, "allUsers"),
         ({"backups.admin": ["user:a@example.com"]}, "permissions keys must be"),
-        ({"backups.view": ["group:devs@example.com"]}, "group: and domain: cannot be checked"),
+        ({"backups.view": ["group:devs@example.com"]}, "serviceAccount:"),
     ],
 )
 def test_permissions_variable_refuses_public_members_and_unknown_permissions(
