@@ -15,6 +15,7 @@ from shared.dburl import DatabaseURL
 from shared.errors import NotFoundError, StorageError
 from shared.models import BackupStatus, StorageKind
 from shared.services.backups import BackupService
+from shared.services.cleanup import CleanupService
 from shared.services.download import DownloadService
 from shared.services.drive_check import check_drive
 from shared.services.records import RecordService
@@ -145,3 +146,25 @@ def test_drive_check_reports_reachable_folder_and_broken_credentials(
     revoked = check_drive(cloud("drive"))
     assert revoked.configured and not revoked.reachable
     assert "refresh token" in revoked.message and "drive-oauth" in revoked.message
+
+
+def test_cleanup_keeps_the_record_when_the_drive_copy_cannot_be_deleted(
+    cloud: CloudFactory, drive_fake: DriveFake
+) -> None:
+    context = cloud("drive")
+    SettingsService(context).update(
+        {"retention_daily": 1, "retention_weekly": 0, "retention_monthly": 0}, "ops"
+    )
+    older = BackupService(context).create("ops")
+    newer = BackupService(context).create("ops")
+    service = CleanupService(context.catalog, context.storages, context.auditor, context.clock)
+    drive_fake.failures.rate_limited_requests = 1000
+    result = service.run("ops", dry_run=False)
+    assert result.deleted == [] and [f.backup_id for f in result.failures] == [older.id]
+    kept = context.catalog.get_backup(older.id)
+    assert kept.is_on_drive and kept.locations[0].ref in drive_fake.files
+    drive_fake.failures.rate_limited_requests = 0
+    retried = service.run("ops", dry_run=False)
+    assert retried.deleted == [older.id] and not retried.failures
+    assert older.locations[0].ref not in drive_fake.files
+    assert [b.id for b in context.catalog.list_backups().backups] == [newer.id]
