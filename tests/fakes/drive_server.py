@@ -7,15 +7,15 @@ import email.policy
 import hashlib
 import json
 import re
-import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.fakes.local_server import LocalFake
 from tests.fakes.tls_cert import TLSFiles, make_localhost_certificate
 
 FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
@@ -101,7 +101,7 @@ class FailurePlan:
     checksums: ChecksumReporting = field(default_factory=ChecksumReporting)
 
 
-class DriveFake:
+class DriveFake(LocalFake):
     """Drive v3 on https://127.0.0.1:PORT/drive/v3/, files in memory, plus an OAuth token endpoint."""
 
     def __init__(self, directory: Path, refresh_token: str = "fake-refresh-token") -> None:
@@ -113,17 +113,11 @@ class DriveFake:
         self.requests: list[SeenRequest] = []
         self.chunks_seen = 0
         self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.tls.cert_path, self.tls.key_path)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="drive-fake", daemon=True)
+        self._serve(_handler_for(self), "drive-fake", self.tls)
 
     @property
     def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return self.url
 
     @property
     def api_endpoint(self) -> str:
@@ -132,15 +126,6 @@ class DriveFake:
     @property
     def token_uri(self) -> str:
         return f"{self.base_url}/token"
-
-    def start(self) -> DriveFake:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def reset(self) -> None:
         with self.lock:

@@ -9,12 +9,13 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import google_crc32c
+
+from tests.fakes.local_server import LocalFake
 
 _ACCESS = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)/versions/(?P<version>[^/:]+):access$"
@@ -35,7 +36,7 @@ class _Secret:
     versions: list[bytes] = field(default_factory=list)
 
 
-class FakeSecretManager:
+class FakeSecretManager(LocalFake):
     """Holds secrets per project; `deny`, `corrupt_checksum` inject PermissionDenied and a wrong CRC32C."""
 
     def __init__(self) -> None:
@@ -44,33 +45,11 @@ class FakeSecretManager:
         self._denied: set[tuple[str, str]] = set()
         self._corrupted: set[tuple[str, str]] = set()
         self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-secret-manager", daemon=True
-        )
+        self._serve(_handler_for(self), "fake-secret-manager")
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeSecretManager:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeSecretManager:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self.url
 
     # --- state, as the tests see it -------------------------------------------------------------
 

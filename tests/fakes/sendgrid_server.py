@@ -6,10 +6,11 @@ import json
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.fakes.local_server import LocalFake
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def validation_errors(body: Any) -> list[str]:
     return problems
 
 
-class FakeSendGrid:
+class FakeSendGrid(LocalFake):
     """Accepts mail for `api_key`; `fail_next(status)` and `delay_next(seconds)` inject faults."""
 
     def __init__(self, api_key: str = "SG.fake-key-for-tests.0123456789abcdef") -> None:
@@ -66,32 +67,15 @@ class FakeSendGrid:
         self._failures: list[int] = []
         self._delays: list[float] = []
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-sendgrid", daemon=True)
+        self._serve(_handler_for(self), "fake-sendgrid")
 
     @property
     def host(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeSendGrid:
-        self._thread.start()
-        return self
+        return self.url
 
     def stop(self) -> None:
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeSendGrid:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().stop()
 
     def reset(self) -> None:
         with self._lock:
