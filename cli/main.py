@@ -20,6 +20,7 @@ from cli.commands import (
     import_file,
     protect,
     restore,
+    serve,
     settings,
     show,
 )
@@ -39,6 +40,7 @@ COMMANDS = (
     settings,
     cleanup,
     drive_test,
+    serve,
 )
 
 

@@ -1,0 +1,85 @@
+"""`backup_settings`: GET the settings, PUT changes (kept in step with Cloud Scheduler; new Drive
+credentials go to Secret Manager), or POST `{"action": "test_drive"}` to try the Drive connection."""
+
+from __future__ import annotations
+
+import flask
+
+from functions.http import Call, Endpoint, json_response, serve
+from functions.validation import Field
+from shared.errors import InvalidInputError
+from shared.models import ScheduleFrequency, StorageKind
+from shared.redaction import redact
+from shared.services.synced_settings import SyncedSettingsService
+from shared.settings_rules import MAX_RETENTION
+
+
+def _retention(description: str) -> Field:
+    return Field("integer", description, minimum=0, maximum=MAX_RETENTION)
+
+
+SETTINGS_FIELDS = {
+    "schedule_enabled": Field("boolean", "Run scheduled backups (the Scheduler job is paused when false)."),
+    "schedule_frequency": Field(
+        "string",
+        "daily, weekly or custom (cron_expression).",
+        choices=tuple(str(f) for f in ScheduleFrequency),
+    ),
+    "schedule_time": Field("string", "HH:MM, 24-hour, in time_zone.", max_length=5),
+    "schedule_weekday": Field("integer", "0 = Monday … 6 = Sunday (weekly).", minimum=0, maximum=6),
+    "cron_expression": Field("string", "Five-field unix-cron (custom).", nullable=True, max_length=200),
+    "time_zone": Field("string", "IANA time zone, e.g. Europe/Berlin.", max_length=64),
+    "retention_daily": _retention("Daily backups to keep."),
+    "retention_weekly": _retention("Weekly backups to keep."),
+    "retention_monthly": _retention("Monthly backups to keep."),
+    "google_drive_enabled": Field("boolean", "Store backups on Google Drive."),
+    "google_drive_folder_id": Field("string", "Drive folder id.", nullable=True, max_length=200),
+    "notification_emails": Field("array", "Who gets failure mails.", max_items=50, max_length=254),
+    "drive_credentials": Field(
+        "string",
+        "New Drive OAuth credentials (JSON with client_id, client_secret, refresh_token); stored in "
+        "Secret Manager, never returned or logged.",
+        max_length=16_384,
+    ),
+}
+ENDPOINT = Endpoint(
+    name="backup_settings",
+    permission="backups.manage-settings",
+    summary="Show or change the settings; test the Drive connection",
+    methods={
+        "GET": {},
+        "PUT": SETTINGS_FIELDS,
+        "POST": {
+            "action": Field(
+                "string", "test_drive: try the Drive connection.", required=True, choices=("test_drive",)
+            )
+        },
+    },
+)
+
+
+def handle(request: flask.Request) -> flask.Response:
+    return serve(request, ENDPOINT, _run)
+
+
+def _run(call: Call) -> flask.Response:
+    settings = SyncedSettingsService(call.runtime.context, call.runtime.schedule)
+    if call.request.method == "GET":
+        return json_response({"settings": settings.get().to_dict()})
+    if call.request.method == "POST":
+        return _test_drive(call)
+    changes = dict(call.params)
+    credentials = changes.pop("drive_credentials", None)
+    updated = settings.update(changes, call.actor, drive_credentials=credentials)
+    return json_response({"settings": updated.to_dict()})
+
+
+def _test_drive(call: Call) -> flask.Response:
+    drive = call.runtime.context.storages.get(StorageKind.DRIVE)
+    if drive is None:
+        raise InvalidInputError("Google Drive storage is not configured for this service (BACKUP_STORAGE)")
+    try:
+        drive.test_connection()
+    except Exception as exc:
+        return json_response({"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:500]})
+    return json_response({"ok": True})

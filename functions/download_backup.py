@@ -1,0 +1,47 @@
+"""`download_backup`: stream a backup's file, verified against its SHA-256 (sent in `X-Backup-SHA256`).
+
+The bytes are never held whole: the response is the storage's chunk iterator. A damaged file ends the
+stream early (fewer bytes than Content-Length), so a client never mistakes it for a complete file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import flask
+
+from functions.http import Call, Endpoint, serve
+from functions.validation import backup_id_field
+from shared.services.download import DownloadService
+
+_log = logging.getLogger("backup.functions")
+ENDPOINT = Endpoint(
+    name="download_backup",
+    permission="backups.download",
+    summary="Download a backup's file",
+    methods={"GET": {"id": backup_id_field("The backup to download.")}},
+)
+
+
+def handle(request: flask.Request) -> flask.Response:
+    return serve(request, ENDPOINT, _run)
+
+
+def _run(call: Call) -> flask.Response:
+    downloads = DownloadService(call.runtime.context)
+    backup, chunks = downloads.open(call.params["id"], call.actor)
+    response = flask.Response(_logged(chunks, backup.id), status=200, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{backup.filename}"'
+    response.headers["X-Backup-SHA256"] = backup.sha256 or ""
+    if backup.file_size is not None:
+        response.headers["Content-Length"] = str(backup.file_size)
+    return response
+
+
+def _logged(chunks: Iterator[bytes], backup_id: str) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except Exception:
+        _log.exception("download of backup %s stopped before the end; the client got a short file", backup_id)
+        raise

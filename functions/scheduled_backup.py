@@ -1,0 +1,108 @@
+"""`scheduled_backup`: Cloud Scheduler's target; one backup per scheduled run however often it retries.
+
+Answers: 201 with the new backup; 200 with the backup an earlier attempt made; 409 while another attempt
+of the same run is still going (non-2xx, so Scheduler tries again later rather than counting the run done);
+500 (409 when the database is busy) when the backup failed, so Scheduler retries. A manual
+`gcloud functions call` has no Scheduler headers and names the run with `run_key` instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import flask
+
+from functions.http import Call, Endpoint, json_response, response_for_error, serve
+from functions.scheduled_run import ScheduledRun, run_scheduled_backup
+from functions.validation import Field, RequestValidationError
+
+JOB_HEADER = "X-CloudScheduler-JobName"
+TIME_HEADER = "X-CloudScheduler-ScheduleTime"
+RETRY_HEADER = "X-CloudScheduler-RetryCount"
+ENDPOINT = Endpoint(
+    name="scheduled_backup",
+    permission="backups.run-scheduled",
+    summary="Scheduled backup (Cloud Scheduler target), idempotent per scheduled run",
+    methods={
+        "POST": {
+            "run_key": Field(
+                "string",
+                "For manual calls without Scheduler headers: names the run; calls with the same key make "
+                "one backup.",
+                max_length=128,
+                pattern=r"^[A-Za-z0-9._:-]{1,128}$",
+            )
+        }
+    },
+    headers={
+        JOB_HEADER: "Sent by Cloud Scheduler: the job's short name.",
+        TIME_HEADER: "Sent by Cloud Scheduler: the run's schedule time (RFC 3339), the same on every retry.",
+        RETRY_HEADER: "Sent by Cloud Scheduler: 0 on the first attempt.",
+    },
+)
+
+
+def handle(request: flask.Request) -> flask.Response:
+    return serve(request, ENDPOINT, _run)
+
+
+def scheduled_run_from(call: Call) -> ScheduledRun:
+    headers = call.request.headers
+    job, when, retry = headers.get(JOB_HEADER), headers.get(TIME_HEADER), headers.get(RETRY_HEADER)
+    run_key = call.params.get("run_key")
+    errors: dict[str, str] = {}
+    if run_key is not None:
+        if job or when:
+            errors["run_key"] = "only for calls without Scheduler headers"
+    elif not job or not when:
+        for name, value in ((JOB_HEADER, job), (TIME_HEADER, when)):
+            if not value:
+                errors[name] = "required (or send run_key in the body for a manual run)"
+    scheduled_for = None
+    if when:
+        try:
+            scheduled_for = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+        except ValueError:
+            errors[TIME_HEADER] = "must be an RFC 3339 time"
+        if scheduled_for is not None and scheduled_for.tzinfo is None:
+            errors[TIME_HEADER] = "must carry a time zone offset"
+    retry_count = None
+    if retry is not None:
+        if retry.strip().isdigit() and len(retry.strip()) < 6:
+            retry_count = int(retry)
+        else:
+            errors[RETRY_HEADER] = "must be a whole number"
+    if job is not None and len(job) > 500:
+        errors[JOB_HEADER] = "at most 500 characters"
+    if errors:
+        raise RequestValidationError(errors)
+    key = run_key_for(job, scheduled_for, run_key)
+    return ScheduledRun(key=key, scheduled_for=scheduled_for, retry_count=retry_count)
+
+
+def run_key_for(job: str | None, scheduled_for: datetime | None, manual_key: str | None) -> str:
+    """The claim key of a run: job + schedule time (or the manual key), hashed to be a safe document id."""
+    when = scheduled_for.isoformat() if scheduled_for else ""
+    identity = f"manual|{manual_key}" if manual_key else f"{job}|{when}"
+    return "scheduled-backup-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
+
+
+def _run(call: Call) -> flask.Response:
+    run = scheduled_run_from(call)
+    ctx = call.runtime.context
+    outcome = run_scheduled_backup(ctx, run, call.actor, call.runtime.config.scheduler.max_retries)
+    if outcome.state == "completed":
+        assert outcome.backup is not None
+        return json_response({"status": "completed", "backup": outcome.backup.to_dict()}, 201)
+    if outcome.state == "already_done":
+        return json_response({"status": "already_done", "backup_id": outcome.backup_id})
+    if outcome.state == "in_progress":
+        return json_response(
+            {"status": "in_progress", "error": "another attempt of this scheduled run is still going"}, 409
+        )
+    assert outcome.error is not None
+    response = response_for_error(outcome.error, ENDPOINT.name)
+    response.headers["X-Backup-Attempt"] = str(outcome.attempt)
+    response.headers["X-Backup-Final-Attempt"] = "true" if outcome.final else "false"
+    return response

@@ -1,0 +1,1 @@
+"""Who is calling and what they may do: Google ID-token verification and the per-operation allow-lists."""

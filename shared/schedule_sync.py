@@ -1,0 +1,122 @@
+"""The `ScheduleSync` seam: keeps the Cloud Scheduler backup job in step with the settings.
+
+Settings → a `ScheduleSpec` (unix-cron, time zone, paused when the schedule is disabled); Cloud Scheduler
+in the cloud, nothing locally (the local demo runs on demand).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from google.api_core import exceptions as google_errors
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import Credentials
+from google.cloud import scheduler_v1
+
+from shared.errors import BackupServiceError
+from shared.models import BackupSettings, ScheduleFrequency
+
+
+class ScheduleSyncError(BackupServiceError):
+    """The Scheduler job could not be read or changed; the message names the job and the fix."""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    cron: str
+    time_zone: str
+    paused: bool
+
+
+def schedule_for(settings: BackupSettings) -> ScheduleSpec:
+    """Daily and weekly at `schedule_time`; custom uses `cron_expression` as it is."""
+    hour, minute = (int(part) for part in settings.schedule_time.split(":"))
+    if settings.schedule_frequency is ScheduleFrequency.CUSTOM and settings.cron_expression:
+        cron = settings.cron_expression
+    elif settings.schedule_frequency is ScheduleFrequency.WEEKLY:
+        # settings count Monday as 0; cron counts Sunday as 0
+        cron = f"{minute} {hour} * * {(settings.schedule_weekday + 1) % 7}"
+    else:
+        cron = f"{minute} {hour} * * *"
+    return ScheduleSpec(cron=cron, time_zone=settings.time_zone, paused=not settings.schedule_enabled)
+
+
+class ScheduleSync(Protocol):
+    def read(self) -> ScheduleSpec | None:
+        """The job's schedule now; None when there is no job to keep in step."""
+        ...
+
+    def write(self, spec: ScheduleSpec) -> None:
+        """Make the job run on `spec`; raises `ScheduleSyncError`."""
+        ...
+
+
+class NoScheduleSync:
+    """Local use: no Scheduler job; scheduled runs are triggered by hand."""
+
+    def read(self) -> ScheduleSpec | None:
+        return None
+
+    def write(self, spec: ScheduleSpec) -> None:
+        return None
+
+
+def build_scheduler_client(
+    credentials: Credentials | None = None, api_endpoint: str | None = None
+) -> scheduler_v1.CloudSchedulerClient:
+    """A REST-transport client; `credentials=None` uses the function's service account."""
+    options = ClientOptions(api_endpoint=api_endpoint) if api_endpoint else None
+    return scheduler_v1.CloudSchedulerClient(
+        credentials=credentials, transport="rest", client_options=options
+    )
+
+
+class CloudSchedulerSync:
+    """One Cloud Scheduler job (`projects/P/locations/L/jobs/J`), created by Terraform, updated here."""
+
+    def __init__(self, client: scheduler_v1.CloudSchedulerClient, job_name: str) -> None:
+        self._client = client
+        self._job = job_name
+
+    def read(self) -> ScheduleSpec:
+        try:
+            job = self._client.get_job(name=self._job)
+        except Exception as exc:
+            raise self._translate(exc, "read") from None
+        return ScheduleSpec(
+            cron=job.schedule,
+            time_zone=job.time_zone or "UTC",
+            paused=job.state == scheduler_v1.Job.State.PAUSED,
+        )
+
+    def write(self, spec: ScheduleSpec) -> None:
+        try:
+            self._client.update_job(
+                request={
+                    "job": scheduler_v1.Job(name=self._job, schedule=spec.cron, time_zone=spec.time_zone),
+                    "update_mask": {"paths": ["schedule", "time_zone"]},
+                }
+            )
+            if spec.paused:
+                self._client.pause_job(name=self._job)
+            else:
+                self._client.resume_job(name=self._job)
+        except Exception as exc:
+            raise self._translate(exc, "update") from None
+
+    def _translate(self, exc: Exception, action: str) -> ScheduleSyncError:
+        where = f"Cloud Scheduler job {self._job}"
+        if isinstance(exc, google_errors.NotFound):
+            hint = (
+                "it does not exist; apply the Terraform that creates it, or fix BACKUP_SCHEDULER_BACKUP_JOB"
+            )
+        elif isinstance(
+            exc, google_errors.PermissionDenied | google_errors.Forbidden | google_errors.Unauthorized
+        ):
+            hint = "permission denied; grant the function's service account roles/cloudscheduler.admin"
+        elif isinstance(exc, google_errors.GoogleAPICallError):
+            hint = f"Scheduler answered {exc.code}: {exc.message}"
+        else:
+            hint = f"Scheduler is unreachable ({type(exc).__name__})"
+        return ScheduleSyncError(f"could not {action} {where}: {hint}")

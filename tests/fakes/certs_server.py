@@ -1,0 +1,124 @@
+"""A local Google-certs endpoint for a test RSA key, and a minter of ID tokens signed with that key."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from google.auth import crypt, jwt
+
+GOOGLE_ISSUER = "https://accounts.google.com"
+
+
+class SigningKey:
+    """An RSA key with its self-signed certificate (PEM), as Google publishes its token-signing keys."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"test-signer-{kid}")])
+        now = datetime.datetime.now(datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )
+        self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+        private_pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self._signer = crypt.RSASigner.from_string(private_pem, key_id=kid)  # type: ignore[no-untyped-call]
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        token: bytes = jwt.encode(self._signer, claims)  # type: ignore[no-untyped-call]
+        return token.decode()
+
+
+class CertsServer:
+    """Serves `{"kid": "<PEM certificate>"}` for its key at `url`; `mint` makes tokens it vouches for."""
+
+    def __init__(self, audience: str) -> None:
+        self.audience = audience
+        self.key = SigningKey("test-key-1")
+        self.requests = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-certs", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/oauth2/v1/certs"
+
+    def mint(
+        self,
+        email: str,
+        *,
+        audience: str | None = None,
+        issuer: str = GOOGLE_ISSUER,
+        email_verified: bool | None = True,
+        lifetime: int = 600,
+        issued_ago: int = 0,
+        key: SigningKey | None = None,
+    ) -> str:
+        now = int(time.time()) - issued_ago
+        claims: dict[str, Any] = {
+            "iss": issuer,
+            "aud": audience or self.audience,
+            "sub": str(abs(hash(email))),
+            "email": email,
+            "iat": now,
+            "exp": now + lifetime,
+        }
+        if email_verified is not None:
+            claims["email_verified"] = email_verified
+        return (key or self.key).sign(claims)
+
+    def start(self) -> CertsServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> CertsServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests += 1
+                body = json.dumps({server.key.kid: server.key.certificate_pem}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        return Handler
