@@ -40,12 +40,12 @@ def build_guard(config: Config, context: ServiceContext) -> AccessGuard:
     auth = config.auth
     if auth.disabled:
         return AccessGuard(None, auth.permissions, context.auditor)
-    if not auth.audience:
+    if not auth.audiences:
         raise ConfigurationError(
             "BACKUP_AUTH_AUDIENCE is not set; set it to the function's URL (the ID tokens' audience), "
             "or BACKUP_AUTH_DISABLED=true for local development"
         )
-    return AccessGuard(TokenVerifier(auth.audience, auth.certs_url), auth.permissions, context.auditor)
+    return AccessGuard(TokenVerifier(auth.audiences, auth.certs_url), auth.permissions, context.auditor)
 
 
 def build_schedule_sync(config: Config) -> ScheduleSync:

@@ -35,7 +35,7 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                  = local.vpc_connector == "none" ? null : local.vpc_connector
     vpc_connector_egress_settings  = local.vpc_connector == "none" ? null : "PRIVATE_RANGES_ONLY"
     environment_variables = merge(local.common_environment, {
-      BACKUP_AUTH_AUDIENCE = local.function_urls[each.key]
+      BACKUP_AUTH_AUDIENCE = join(",", concat([local.function_urls[each.key]], var.extra_token_audiences))
     })
   }
 

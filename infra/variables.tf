@@ -229,3 +229,14 @@ variable "source_excludes" {
   type        = list(string)
   default     = []
 }
+
+variable "extra_token_audiences" {
+  description = "ID-token audiences accepted besides each function's own URL. Add gcloud's OAuth client id (32555940559.apps.googleusercontent.com) to let people call with `gcloud auth print-identity-token` from their user account; IAM and BACKUP_PERMISSIONS still decide who may call."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.extra_token_audiences : length(trimspace(audience)) > 0 && !strcontains(audience, ",")])
+    error_message = "extra_token_audiences entries must be non-empty and contain no commas."
+  }
+}

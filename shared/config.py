@@ -50,7 +50,8 @@ class DriveConfig:
 
 @dataclass(frozen=True)
 class AuthConfig:
-    audience: str | None = None
+    audiences: tuple[str, ...] = ()
+    """Accepted ID-token audiences: the function's URL, and e.g. gcloud's client id for people's tokens."""
     certs_url: str = GOOGLE_CERTS_URL
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """permission → members (`user:a@b.c`, `serviceAccount:x@p.iam.gserviceaccount.com`)."""
@@ -132,7 +133,7 @@ class Config:
             url = url.with_password(environ["BACKUP_DATABASE_PASSWORD"])
         in_cloud = bool(environ.get("K_SERVICE", "").strip())
         auth = AuthConfig(
-            audience=_text(environ, "BACKUP_AUTH_AUDIENCE"),
+            audiences=_list(environ, "BACKUP_AUTH_AUDIENCE"),
             certs_url=_text(environ, "BACKUP_AUTH_CERTS_URL") or GOOGLE_CERTS_URL,
             permissions=_permissions(environ),
             disabled=_bool(environ, "BACKUP_AUTH_DISABLED", False),
@@ -187,6 +188,10 @@ class Config:
 
 def _text(environ: Mapping[str, str], name: str) -> str | None:
     return environ.get(name, "").strip() or None
+
+
+def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in environ.get(name, "").split(",") if item.strip())
 
 
 def _one_of(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

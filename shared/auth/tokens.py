@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -45,12 +45,15 @@ class Caller:
 
 
 class TokenVerifier:
-    """Checks bearer tokens against one audience and one certificate URL (Google's, or a test server's)."""
+    """Checks bearer tokens against the accepted audiences and one certificate URL (Google's, or a test
+    server's)."""
 
-    def __init__(self, audience: str, certs_url: str, session: requests.Session | None = None) -> None:
-        if not audience:
+    def __init__(
+        self, audiences: Sequence[str], certs_url: str, session: requests.Session | None = None
+    ) -> None:
+        if not audiences:
             raise ValueError("an audience is required to verify ID tokens")
-        self._audience = audience
+        self._audiences = list(audiences)
         self._certs_url = certs_url
         self._request = CachingCertsRequest(
             google.auth.transport.requests.Request(session or requests.Session()), certs_url
@@ -74,7 +77,7 @@ class TokenVerifier:
         claims: Mapping[str, Any] = id_token.verify_token(
             token,
             self._request,
-            audience=self._audience,
+            audience=self._audiences,
             certs_url=self._certs_url,
             clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
         )

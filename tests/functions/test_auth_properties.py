@@ -46,7 +46,7 @@ def _member(email: str) -> str:
 
 
 def _install_permissions(api: Api, permissions: dict[str, list[str]]) -> None:
-    verifier = TokenVerifier(AUDIENCE, api.certs.url)
+    verifier = TokenVerifier([AUDIENCE], api.certs.url)
     api.runtime.guard = AccessGuard(verifier, permissions, api.runtime.context.auditor)
 
 

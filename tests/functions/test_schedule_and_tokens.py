@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from shared.auth.errors import AuthenticationError
 from shared.auth.tokens import Caller, CallerKind, bearer_token, caller_from_claims
+from shared.config import Config
 from shared.cron import cron_problem
 from shared.models import BackupSettings, ScheduleFrequency
 from shared.schedule_sync import ScheduleSpec, schedule_for
@@ -95,9 +96,24 @@ def test_certificates_are_fetched_once_not_per_call() -> None:
     from tests.fakes.certs_server import CertsServer, SigningKey
 
     with CertsServer("aud") as certs:
-        verifier = TokenVerifier("aud", certs.url)
+        verifier = TokenVerifier(["aud"], certs.url)
         for _ in range(5):
             assert verifier.verify(certs.mint("a@example.com")).email == "a@example.com"
         with pytest.raises(AuthenticationError):
             verifier.verify(certs.mint("a@example.com", key=SigningKey("unknown-kid")))
         assert certs.requests == 1
+
+
+def test_every_configured_audience_is_accepted_and_no_other() -> None:
+    from shared.auth.tokens import TokenVerifier
+    from tests.fakes.certs_server import CertsServer
+
+    gcloud_client = "32555940559.apps.googleusercontent.com"
+    config = Config.from_env({"BACKUP_AUTH_AUDIENCE": f"https://fn.example.test, {gcloud_client}"})
+    assert config.auth.audiences == ("https://fn.example.test", gcloud_client)
+    with CertsServer("https://fn.example.test") as certs:
+        verifier = TokenVerifier(config.auth.audiences, certs.url)
+        for audience in config.auth.audiences:
+            assert verifier.verify(certs.mint("a@example.com", audience=audience)).email == "a@example.com"
+        with pytest.raises(AuthenticationError):
+            verifier.verify(certs.mint("a@example.com", audience="https://other.test"))

@@ -82,7 +82,10 @@ def test_environment_names_every_setting_and_its_own_audience() -> None:
     assert environment["BACKUP_STORAGE"] == "drive"
     assert environment["BACKUP_SECRETS"] == "secret-manager"
     service = single_block(resource("google_cloudfunctions2_function", "function").body, "service_config")
-    assert "BACKUP_AUTH_AUDIENCE = local.function_urls[each.key]" in service["environment_variables"]
+    assert (
+        'BACKUP_AUTH_AUDIENCE = join(",", concat([local.function_urls[each.key]], var.extra_token_audiences))'
+        in (service["environment_variables"])
+    )
     urls = local_values()["function_urls"]
     assert "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" in urls
 
