@@ -1,0 +1,204 @@
+"""Stream a consistent logical dump of one MySQL/MariaDB database as SQL text, in ~1 MiB chunks.
+
+What goes out, in order: a header that fixes the session (utf8mb4, UTC, no FK/unique checks,
+sql_mode NO_AUTO_VALUE_ON_ZERO); each table (SHOW CREATE TABLE) followed by its rows as extended
+INSERTs with an explicit column list (INVISIBLE columns included, generated columns left out);
+functions and procedures; views (placeholders first, so views on views load in any order); triggers
+(after the data, in firing order); events; a footer that restores the session.
+
+All tables are read inside one REPEATABLE READ snapshot, with a savepoint rolled back after each
+table so metadata locks are released. Non-InnoDB tables are not covered by the snapshot: each one
+adds a warning to the report.
+
+Each view, routine, trigger and event is created under its own sql_mode, collation_connection
+(and time_zone for events); character_set_client stays utf8mb4 because the file is utf8mb4. Trigger
+FOLLOWS/PRECEDES clauses are dropped: writing triggers in ACTION_ORDER recreates the same order.
+Definitions are read before any data, so a missing privilege fails the dump early.
+
+System-versioned tables (MariaDB `WITH SYSTEM VERSIONING`): only the current rows are dumped and a
+warning says so. The history rows are not restored; restored rows start their history at restore time.
+MariaDB sequences are recreated at their next not-cached value (as after a server restart: no number
+is handed out twice, cached numbers are skipped).
+
+Any server error, killed query or lost connection raises `DumpError`: the iterator never ends
+normally on a short dump.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from shared.dburl import DatabaseURL
+from shared.engines.base import DumpOptions, DumpReport
+from shared.engines.mysql import schema, script
+from shared.engines.mysql.connection import connect, describe_connection_error
+from shared.engines.mysql.privileges import check_visibility
+from shared.engines.mysql.schema import Table
+from shared.engines.mysql.value_formats import quote_identifier, row_select
+from shared.errors import DumpError
+
+CHUNK_BYTES = 1 << 20
+STATEMENT_BYTES = 1 << 20
+"""Upper bound of one extended INSERT: far below any server's max_allowed_packet (≥ 4 MiB by default)."""
+FETCH_ROWS = 1000
+
+
+class MySQLDumper:
+    """Reads one database and yields its dump; fills a `DumpReport` on the way."""
+
+    def __init__(self, url: DatabaseURL, options: DumpOptions) -> None:
+        self._url = url
+        self._options = options
+
+    def chunks(self, report: DumpReport) -> Iterator[bytes]:
+        try:
+            connection = connect(self._url)
+        except pymysql.MySQLError as exc:
+            raise DumpError(describe_connection_error(exc, self._url)) from None
+        try:
+            yield from _coalesce(self._pieces(connection, report))
+        except pymysql.MySQLError as exc:
+            raise DumpError(
+                f"Dump of {self._url.database!r} failed: {describe_connection_error(exc, self._url)}"
+            ) from exc
+        finally:
+            _close_quietly(connection)
+
+    def _pieces(self, connection: pymysql.connections.Connection[Any], report: DumpReport) -> Iterator[bytes]:
+        database = self._url.database
+        cursor = connection.cursor()
+        for statement in (
+            "SET SESSION sql_mode=''",
+            "SET time_zone='+00:00'",
+            # The server drops a reader that stalls past net_write_timeout (60 s by default), and a
+            # storage upload may pause that long while it retries.
+            "SET SESSION net_write_timeout=1800",
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+            "SAVEPOINT dump_table",  # before reading anything: later it may be refused
+        ):
+            cursor.execute(statement)
+        cursor.execute("SELECT VERSION(), @@max_allowed_packet")
+        version, max_packet = cursor.fetchone()
+        report.server_version = schema.text(version)
+        tables = schema.list_tables(cursor, database)
+        _warn_about(tables, report)
+        # Definitions are small: read them all first, so a missing privilege fails before the long data part.
+        routines = schema.routines(cursor, database)
+        report.warnings.extend(check_visibility(cursor, database, len(routines)))
+        views = schema.views(cursor, tables)
+        triggers = schema.triggers(cursor, database)
+        events = schema.events(cursor, database)
+        yield script.header(database, report.server_version)
+        for table in tables:
+            if table.is_view:
+                continue
+            yield script.create_table(table, schema.show_create_table(cursor, table.name))
+            if table.is_sequence:
+                cursor.execute(f"SELECT next_not_cached_value FROM {quote_identifier(table.name)}")
+                yield script.sequence_value(table, int(cursor.fetchone()[0]))
+            else:
+                yield from self._rows(connection, table, int(max_packet), report)
+            cursor.execute("ROLLBACK TO SAVEPOINT dump_table")
+        strip = self._options.strip_definers
+        for definition in routines:
+            yield script.object_block(definition, strip_definers=strip)
+        view_tables = [table for table in tables if table.is_view]
+        if view_tables:
+            yield b"\n-- Placeholders for views, replaced below\n"
+            for table in view_tables:
+                yield script.view_placeholder(table)
+        for definition in (*views, *triggers, *events):
+            yield script.object_block(definition, strip_definers=strip)
+        cursor.execute("COMMIT")
+        yield script.footer(len(report.tables))
+
+    def _rows(
+        self,
+        connection: pymysql.connections.Connection[Any],
+        table: Table,
+        max_packet: int,
+        report: DumpReport,
+    ) -> Iterator[bytes]:
+        columns = table.insertable_columns
+        prefix = (
+            f"INSERT INTO {quote_identifier(table.name)} "
+            f"({','.join(quote_identifier(column.name) for column in columns)}) VALUES "
+        ).encode("utf-8", "surrogateescape")
+        row_limit = max_packet - len(prefix) - 16
+        report.tables[table.name] = 0
+        written = 0
+        batch: list[bytes] = []
+        size = len(prefix)
+        # Unbuffered: rows stream from the server. On an error the whole connection is closed by the caller.
+        cursor = connection.cursor(pymysql.cursors.SSCursor)
+        try:
+            cursor.execute(row_select(self._url.database, table.name, columns))
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                for (value,) in rows:
+                    if value is None or len(value) > row_limit:
+                        raise DumpError(
+                            f"Row {written + 1} of table {table.name!r} is larger than max_allowed_packet "
+                            f"({max_packet} bytes) and cannot be written as one statement; raise "
+                            "max_allowed_packet on the server (and on the restore target)."
+                        )
+                    if batch and size + len(value) + 1 > STATEMENT_BYTES:
+                        yield prefix + b",".join(batch) + b";\n"
+                        batch = []
+                        size = len(prefix)
+                    batch.append(value)
+                    size += len(value) + 1
+                    written += 1
+                report.tables[table.name] = written
+        except BaseException:
+            _abandon(cursor)
+            raise
+        cursor.close()
+        if batch:
+            yield prefix + b",".join(batch) + b";\n"
+        report.tables[table.name] = written
+
+
+def _warn_about(tables: list[Table], report: DumpReport) -> None:
+    for table in tables:
+        if table.kind in ("BASE TABLE", "SYSTEM VERSIONED") and table.engine.lower() != "innodb":
+            report.warnings.append(
+                f"Table {table.name!r} uses the {table.engine or 'unknown'} engine, which the consistent "
+                "snapshot does not cover: its rows may be from a slightly different moment."
+            )
+        if table.kind == "SYSTEM VERSIONED":
+            report.warnings.append(
+                f"Table {table.name!r} is system-versioned: only its current rows are backed up, "
+                "not its history."
+            )
+
+
+def _abandon(cursor: pymysql.cursors.SSCursor) -> None:
+    """Forget an unfinished unbuffered result; PyMySQL would otherwise drain it from a closed socket later."""
+    result = getattr(cursor, "_result", None)
+    if result is not None:
+        result.unbuffered_active = False
+
+
+def _close_quietly(connection: pymysql.connections.Connection[Any]) -> None:
+    with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
+        connection.close()
+
+
+def _coalesce(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """Join small pieces into chunks of at most CHUNK_BYTES; a larger piece goes out alone."""
+    pending: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        if pending and size + len(piece) > CHUNK_BYTES:
+            yield pending[0] if len(pending) == 1 else b"".join(pending)
+            pending, size = [], 0
+        pending.append(piece)
+        size += len(piece)
+    if pending:
+        yield pending[0] if len(pending) == 1 else b"".join(pending)

@@ -1,0 +1,109 @@
+"""Replace a MySQL/MariaDB database's contents with a dump: drop every object, then run the dump's statements.
+
+Objects the backup does not have (tables, views, routines, triggers, events) do not survive a
+restore. DDL commits implicitly in MySQL, so a restore is never one transaction: a failed restore
+leaves the database partly loaded (the service's pre-restore backup is the way back).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import pymysql
+
+from shared.dburl import DatabaseURL
+from shared.engines.mysql.connection import connect, describe_connection_error, error_code, server_message
+from shared.engines.mysql.prefetch import prefetched
+from shared.engines.mysql.schema import text
+from shared.engines.mysql.splitter import preview, split_statements
+from shared.engines.mysql.value_formats import quote_identifier
+from shared.errors import RestoreError
+
+_BINLOG_ROUTINE_ERRORS = (1418, 1419)
+_NEEDS_SUPER = (1227, 1449)
+_SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|SCHEMA)\b)", re.IGNORECASE)
+
+
+class MySQLRestorer:
+    """Loads a dump (ours, `mysqldump`'s or `mariadb-dump`'s) into the URL's database."""
+
+    def __init__(self, url: DatabaseURL) -> None:
+        self._url = url
+
+    def restore(self, chunks: Iterable[bytes]) -> None:
+        try:
+            connection = connect(self._url)
+        except pymysql.MySQLError as exc:
+            raise RestoreError(describe_connection_error(exc, self._url)) from None
+        try:
+            cursor = connection.cursor()
+            self._drop_everything(cursor)
+            for number, statement in enumerate(prefetched(split_statements(iter(chunks))), start=1):
+                if _SWITCHES_DATABASE.match(statement):
+                    raise RestoreError(
+                        f"Statement {number} switches or creates a database ({preview(statement, 80)}): "
+                        "the file holds more than one database (made with --databases?). "
+                        "Use a dump of one database."
+                    )
+                try:
+                    cursor.execute(statement)
+                except pymysql.MySQLError as exc:
+                    raise RestoreError(self.describe_failure(number, statement, exc)) from None
+        except pymysql.MySQLError as exc:
+            raise RestoreError(
+                f"Restore into {self._url.database!r} failed: {describe_connection_error(exc, self._url)}"
+            ) from None
+        finally:
+            with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
+                connection.close()
+
+    def _drop_everything(self, cursor: Any) -> None:
+        database = self._url.database
+        cursor.execute("SET FOREIGN_KEY_CHECKS=0")
+        cursor.execute(
+            "SELECT TABLE_TYPE, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+            (database,),
+        )
+        drops = [
+            f"DROP {'VIEW' if text(kind) == 'VIEW' else 'TABLE'} IF EXISTS {quote_identifier(text(name))}"
+            for kind, name in cursor.fetchall()
+        ]
+        cursor.execute(
+            "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
+            "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE')",
+            (database,),
+        )
+        drops += [
+            f"DROP {text(kind)} IF EXISTS {quote_identifier(text(name))}" for kind, name in cursor.fetchall()
+        ]
+        cursor.execute(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s", (database,)
+        )
+        drops += [f"DROP EVENT IF EXISTS {quote_identifier(text(name))}" for (name,) in cursor.fetchall()]
+        for statement in drops:
+            try:
+                cursor.execute(statement)
+            except pymysql.MySQLError as exc:
+                raise RestoreError(
+                    f"Could not clear database {database!r} before the restore ({statement}): "
+                    f"{server_message(exc)}"
+                ) from None
+        cursor.execute("SET FOREIGN_KEY_CHECKS=1")
+
+    def describe_failure(self, number: int, statement: bytes, exc: pymysql.MySQLError) -> str:
+        """The failing statement's number and start, the server's message, and the fix when one is known."""
+        code = error_code(exc)
+        where = f"Restore failed at statement {number} starting {preview(statement)}: {server_message(exc)}"
+        if code in _BINLOG_ROUTINE_ERRORS:
+            return (
+                f"{where}. Binary logging is on, so creating this function needs the server setting "
+                "log_bin_trust_function_creators=ON (on Cloud SQL: set the database flag "
+                "log_bin_trust_function_creators to on), or the function must be declared DETERMINISTIC, "
+                "NO SQL or READS SQL DATA."
+            )
+        if code in _NEEDS_SUPER:
+            return f"{where}. The object names a DEFINER this user cannot set: back up with strip_definers."
+        return where

@@ -1,0 +1,160 @@
+"""Read what a MySQL/MariaDB database holds: tables, columns, views, routines, triggers, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.engines.mysql.value_formats import Column, quote_identifier
+from shared.errors import DumpError
+
+Cursor = Any  # a PyMySQL cursor on a connection opened with use_unicode=False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    kind: str
+    """BASE TABLE, SYSTEM VERSIONED, SEQUENCE or VIEW, as information_schema.TABLES says."""
+    engine: str
+    columns: list[Column] = field(default_factory=list)
+
+    @property
+    def is_view(self) -> bool:
+        return self.kind == "VIEW"
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.kind == "SEQUENCE"
+
+    @property
+    def insertable_columns(self) -> list[Column]:
+        return [column for column in self.columns if not column.generated]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A SHOW CREATE result for a view, routine, trigger or event, with its creation context."""
+
+    kind: str
+    name: str
+    statement: str
+    sql_mode: str | None
+    collation_connection: str
+    time_zone: str | None = None
+
+
+def text(value: object) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return "" if value is None else str(value)
+
+
+def fetch_dicts(cursor: Cursor, sql: str, args: tuple[object, ...] | None = None) -> list[dict[str, object]]:
+    cursor.execute(sql, args)
+    names = [text(column[0]) for column in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def list_tables(cursor: Cursor, database: str) -> list[Table]:
+    """Every table, view and sequence with its columns (generated ones marked), in name order."""
+    columns: dict[str, list[Column]] = {}
+    for row in fetch_dicts(
+        cursor,
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        (database,),
+    ):
+        columns.setdefault(text(row["TABLE_NAME"]), []).append(
+            Column(text(row["COLUMN_NAME"]), text(row["DATA_TYPE"]), _is_generated(text(row["EXTRA"])))
+        )
+    rows = fetch_dicts(
+        cursor,
+        "SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME",
+        (database,),
+    )
+    return [
+        Table(
+            name=text(row["TABLE_NAME"]),
+            kind=text(row["TABLE_TYPE"]),
+            engine=text(row["ENGINE"]),
+            columns=columns.get(text(row["TABLE_NAME"]), []),
+        )
+        for row in rows
+    ]
+
+
+def _is_generated(extra: str) -> bool:
+    """VIRTUAL/STORED generated columns (and MariaDB's ROW START/END), not MySQL's DEFAULT_GENERATED."""
+    extra = extra.upper()
+    return "VIRTUAL GENERATED" in extra or "STORED GENERATED" in extra
+
+
+def show_create_table(cursor: Cursor, name: str) -> str:
+    cursor.execute(f"SHOW CREATE TABLE {quote_identifier(name)}")
+    row = cursor.fetchone()
+    if row is None or row[1] is None:
+        raise DumpError(f"SHOW CREATE TABLE {name!r} returned nothing; check the user's privileges on it")
+    return text(row[1])
+
+
+def _names(cursor: Cursor, sql: str, database: str) -> list[tuple[str, str]]:
+    cursor.execute(sql, (database,))
+    return [(text(row[0]), text(row[1])) for row in cursor.fetchall()]
+
+
+def _definition(cursor: Cursor, kind: str, name: str, statement_column: str) -> Definition:
+    rows = fetch_dicts(cursor, f"SHOW CREATE {kind} {quote_identifier(name)}")
+    statement = rows[0].get(statement_column) if rows else None
+    if statement is None:
+        raise DumpError(
+            f"The server returned no definition for {kind.lower()} {name!r}: the user lacks the privilege "
+            "to read it (SHOW_ROUTINE / SELECT on mysql.proc for routines, SHOW VIEW, TRIGGER, EVENT). "
+            "Grant it, or the backup would be incomplete."
+        )
+    row = rows[0]
+    return Definition(
+        kind=kind,
+        name=name,
+        statement=text(statement),
+        sql_mode=text(row["sql_mode"]) if "sql_mode" in row else None,
+        collation_connection=text(row.get("collation_connection")) or "utf8mb4_general_ci",
+        time_zone=text(row["time_zone"]) if "time_zone" in row else None,
+    )
+
+
+def routines(cursor: Cursor, database: str) -> list[Definition]:
+    """Functions first, then procedures (views and other routines may call functions)."""
+    found = _names(
+        cursor,
+        "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
+        "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE') ORDER BY ROUTINE_TYPE, ROUTINE_NAME",
+        database,
+    )
+    return [_definition(cursor, kind, name, f"Create {kind.title()}") for kind, name in found]
+
+
+def views(cursor: Cursor, tables: list[Table]) -> list[Definition]:
+    return [_definition(cursor, "VIEW", table.name, "Create View") for table in tables if table.is_view]
+
+
+def triggers(cursor: Cursor, database: str) -> list[Definition]:
+    """In the order they fire, per table, timing and event (ACTION_ORDER)."""
+    found = _names(
+        cursor,
+        "SELECT 'TRIGGER', TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s "
+        "ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
+        database,
+    )
+    return [_definition(cursor, "TRIGGER", name, "SQL Original Statement") for _, name in found]
+
+
+def events(cursor: Cursor, database: str) -> list[Definition]:
+    found = _names(
+        cursor,
+        "SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s "
+        "ORDER BY EVENT_NAME",
+        database,
+    )
+    return [_definition(cursor, "EVENT", name, "Create Event") for _, name in found]

@@ -1,0 +1,66 @@
+"""SQL expressions that make the server print each column as a ready-to-load SQL literal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HEX_TYPES = frozenset(
+    {
+        "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob",
+        "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+        "multipolygon", "geometrycollection",
+    }
+)  # fmt: skip
+NUMBER_TYPES = frozenset(
+    {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "double", "year"}
+)
+SINGLE_PRECISION_TYPES = frozenset({"float"})
+BIT_TYPES = frozenset({"bit"})
+TEMPORAL_TYPES = frozenset({"date", "datetime", "timestamp", "time"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table as information_schema describes it."""
+
+    name: str
+    data_type: str
+    generated: bool
+
+
+def quote_identifier(name: str) -> str:
+    """Backtick-quote a name, doubling any backtick inside it."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_string(text: str) -> str:
+    """A single-quoted SQL string literal that both sql_mode defaults and the stock client read back."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def literal_expression(column: Column) -> str:
+    """An expression that yields the column's value as SQL text, `NULL` for NULL; never NULL itself."""
+    name = quote_identifier(column.name)
+    kind = column.data_type.lower()
+    if kind in HEX_TYPES:
+        # `0x` alone is not a valid literal, so the empty value is written as ''.
+        return f"IF({name} IS NULL,'NULL',IF(OCTET_LENGTH({name})=0,'''''',CONCAT('0x',HEX({name}))))"
+    if kind in NUMBER_TYPES:
+        return f"IFNULL({name},'NULL')"
+    if kind in SINGLE_PRECISION_TYPES:
+        # A FLOAT printed with its own few digits loads back as a different float; the double's digits do not.
+        return f"IFNULL(CAST({name} AS DOUBLE),'NULL')"
+    if kind in BIT_TYPES:
+        return f"IF({name} IS NULL,'NULL',CONCAT('b''',BIN({name}+0),''''))"
+    if kind in TEMPORAL_TYPES:
+        return f"QUOTE({name})"
+    # QUOTE() leaves CR alone, and the stock client turns CRLF inside a literal into LF: escape it.
+    return rf"REPLACE(QUOTE(CONVERT({name} USING utf8mb4)),'\r','\\r')"
+
+
+def row_select(database: str, table: str, columns: list[Column]) -> str:
+    """SELECT returning one `(v1,v2,...)` text per row (NULL when the row exceeds max_allowed_packet)."""
+    # CONCAT, not CONCAT_WS: a value too large for max_allowed_packet turns NULL, and CONCAT_WS would
+    # silently skip it while CONCAT makes the whole row NULL, which the dumper reports.
+    values = ",',',".join(literal_expression(column) for column in columns)
+    return f"SELECT CONCAT('(',{values},')') FROM {quote_identifier(database)}.{quote_identifier(table)}"
