@@ -62,7 +62,7 @@ def main() -> int:
     (HOME / "pg").mkdir(parents=True)
     (HOME / "run").mkdir()
     say("Starting a throwaway PostgreSQL (from the pgserver wheel)")
-    server = pgserver.get_server(HOME / "pg", cleanup_mode="stop")
+    server = pgserver.get_server(HOME / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
     socket_dir = HOME / "pg"
     try:
         admin = psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True)

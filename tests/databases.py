@@ -27,7 +27,9 @@ def mysql_admin() -> pymysql.connections.Connection:
 
 
 def postgres_admin() -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(host=POSTGRES_HOST, port=POSTGRES_PORT, user="postgres", dbname="postgres", autocommit=True)
+    return psycopg.connect(
+        host=POSTGRES_HOST, port=POSTGRES_PORT, user="postgres", dbname="postgres", autocommit=True
+    )
 
 
 @contextmanager
@@ -48,9 +50,11 @@ def fresh_postgres_database(prefix: str = "t") -> Iterator[DatabaseURL]:
     """An empty UTF8 database, dropped afterwards (its connections are ended first)."""
     name = unique_name(prefix)
     with postgres_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
     try:
-        yield DatabaseURL(engine="postgresql", database=name, user="postgres", host=POSTGRES_HOST, port=POSTGRES_PORT)
+        yield DatabaseURL(
+            engine="postgresql", database=name, user="postgres", host=POSTGRES_HOST, port=POSTGRES_PORT
+        )
     finally:
         with postgres_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
