@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -201,3 +202,33 @@ def test_wrong_password_fails_without_showing_it(cli: Cli, database: DatabaseURL
 def test_debug_shows_the_traceback(cli: Cli) -> None:
     run = cli("show", "ffffffffffffffff", "--debug")
     assert run.code == 4 and "Traceback" in run.stderr
+
+
+def test_full_disk_fails_the_backup_and_leaves_no_file(
+    cli: Cli, database: DatabaseURL, tmp_path: Path
+) -> None:
+    """BACKUP_HOME/files is a 256 KiB tmpfs (a private mount namespace); the dump is ~2 MB of random data."""
+    if shutil.which("unshare") is None:
+        pytest.skip("LOUD SKIP: `unshare` is missing, so no small file system can be mounted here")
+    execute(database, ["CREATE TABLE noise AS SELECT seq, RANDOM_BYTES(1000) AS payload FROM seq_1_to_2000"])
+    files = tmp_path / "home" / "files"
+    files.mkdir(parents=True)
+    script = (
+        'mount -t tmpfs -o size=256k tmpfs "$1" || exit 99; '
+        '"$2" "$3" create --json; code=$?; echo "LEFTOVER:$(ls -A "$1" | tr "\\n" " ")"; exit $code'
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script, "sh", str(files), sys.executable, str(ROOT / "main.py")],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode == 99:
+        pytest.skip(f"LOUD SKIP: cannot mount a test tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 1, done.stderr
+    assert "disk is full" in done.stderr
+    assert done.stdout.strip().endswith("LEFTOVER:")
+    [record] = cli("list", "--json").json["backups"]
+    assert record["status"] == "failed" and "disk is full" in record["error_message"]
+    assert record["locations"] == []
