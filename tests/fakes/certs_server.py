@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from cryptography import x509
@@ -15,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
+
+from tests.fakes.local_server import LocalFake
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 
@@ -48,21 +48,18 @@ class SigningKey:
         return token.decode()
 
 
-class CertsServer:
+class CertsServer(LocalFake):
     """Serves `{"kid": "<PEM certificate>"}` for its key at `url`; `mint` makes tokens it vouches for."""
 
     def __init__(self, audience: str) -> None:
         self.audience = audience
         self.key = SigningKey("test-key-1")
         self.requests = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-certs", daemon=True)
+        self._serve(self._handler(), "fake-certs")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/oauth2/v1/certs"
+        return f"{self.origin}/oauth2/v1/certs"
 
     def mint(
         self,
@@ -87,23 +84,6 @@ class CertsServer:
         if email_verified is not None:
             claims["email_verified"] = email_verified
         return (key or self.key).sign(claims)
-
-    def start(self) -> CertsServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> CertsServer:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -117,7 +117,7 @@ class DriveFake(LocalFake):
 
     @property
     def base_url(self) -> str:
-        return self.url
+        return self.origin
 
     @property
     def api_endpoint(self) -> str:

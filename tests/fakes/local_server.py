@@ -34,7 +34,7 @@ class LocalFake:
         return int(self._server.server_address[1])
 
     @property
-    def url(self) -> str:
+    def origin(self) -> str:
         """`http://127.0.0.1:PORT` (https with TLS), no trailing slash."""
         return f"{self._scheme}://127.0.0.1:{self.port}"
 

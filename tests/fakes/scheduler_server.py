@@ -7,10 +7,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.local_server import LocalFake
 
 _JOB = re.compile(r"^/v1/(?P<name>projects/[^/]+/locations/[^/]+/jobs/[^/:]+)(?::(?P<verb>pause|resume))?$")
 _JOBS = re.compile(r"^/v1/(?P<parent>projects/[^/]+/locations/[^/]+)/jobs$")
@@ -24,7 +25,7 @@ class RecordedCall:
     body: dict[str, Any] | None
 
 
-class FakeCloudScheduler:
+class FakeCloudScheduler(LocalFake):
     """Jobs by full name. `fail(verb, status)` makes the next call of `verb` (get, patch, pause, resume)
     answer `status` with a Google error body."""
 
@@ -33,14 +34,11 @@ class FakeCloudScheduler:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.calls: list[RecordedCall] = []
         self._failures: dict[str, list[int]] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-scheduler", daemon=True)
+        self._serve(self._handler(), "fake-scheduler")
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     def put_job(
         self, name: str, schedule: str = "0 2 * * *", time_zone: str = "UTC", paused: bool = True
@@ -63,23 +61,6 @@ class FakeCloudScheduler:
     def fail(self, verb: str, status: int = 503) -> None:
         with self._lock:
             self._failures.setdefault(verb, []).append(status)
-
-    def start(self) -> FakeCloudScheduler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeCloudScheduler:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # --- the wire -----------------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ class FakeSecretManager(LocalFake):
 
     @property
     def endpoint(self) -> str:
-        return self.url
+        return self.origin
 
     # --- state, as the tests see it -------------------------------------------------------------
 

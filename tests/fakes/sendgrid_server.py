@@ -71,7 +71,7 @@ class FakeSendGrid(LocalFake):
 
     @property
     def host(self) -> str:
-        return self.url
+        return self.origin
 
     def stop(self) -> None:
         self._stopping.set()
