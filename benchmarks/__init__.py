@@ -1,0 +1,1 @@
+"""Benchmarks of the backup pipeline against the stock dump and restore tools (not tests)."""

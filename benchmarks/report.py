@@ -1,0 +1,94 @@
+"""Turns the measured figures into markdown tables: times, ratios (stock / ours), sizes, peak RSS, targets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.suite import EngineFigures
+
+BACKUP_TARGET = 1.2
+RESTORE_TARGET = 1.0
+RSS_LIMIT_MIB = 150.0
+RSS_FLATNESS = 0.10
+
+
+def _times(values: Sequence[float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in values)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def backup_ratio(figures: EngineFigures) -> float:
+    return min(figures.stock_backups) / min(run.wall_seconds for run in figures.our_backups)
+
+
+def restore_ratio(figures: EngineFigures) -> float:
+    return min(figures.stock_restores) / min(run.wall_seconds for run in figures.our_restores)
+
+
+def in_process_ratios(figures: EngineFigures) -> tuple[float, float]:
+    """Ratios with our time measured inside the child: no interpreter start, as in a warm function."""
+    return (
+        min(figures.stock_backups) / min(run.pipeline_seconds for run in figures.our_backups),
+        min(figures.stock_restores) / min(run.pipeline_seconds for run in figures.our_restores),
+    )
+
+
+def render(results: Sequence[EngineFigures]) -> str:
+    lines = [
+        "| engine | dataset | our SQL | stock SQL | backup ours s | backup stock s | backup ratio | our MB/s "
+        "| our .gz MB | gzip -1 MB | restore ours s | restore stock s | restore ratio "
+        "| RSS backup MiB | RSS restore MiB | pg_dump/psql RSS MiB |",
+        "|---" * 16 + "|",
+    ]
+    for figures in results:
+        best_backup = min(run.wall_seconds for run in figures.our_backups)
+        raw = figures.our_backups[-1].raw_bytes
+        lines.append(
+            f"| {figures.label} | {figures.size_mb:g} MB | {raw / 1e6:.0f} MB "
+            f"| {figures.stock_raw_bytes / 1e6:.0f} MB "
+            f"| {_times([run.wall_seconds for run in figures.our_backups])} "
+            f"| {_times(figures.stock_backups)} "
+            f"| **{backup_ratio(figures):.2f}×** | {raw / 1e6 / best_backup:.0f} "
+            f"| {figures.our_backups[-1].stored_bytes / 1e6:.1f} | {figures.stock_stored_bytes / 1e6:.1f} "
+            f"| {_times([run.wall_seconds for run in figures.our_restores])} "
+            f"| {_times(figures.stock_restores)} "
+            f"| **{restore_ratio(figures):.2f}×** "
+            f"| {max(run.peak_rss_mib for run in figures.our_backups):.0f} "
+            f"| {max(run.peak_rss_mib for run in figures.our_restores):.0f} "
+            f"| {max(run.children_peak_rss_mib for run in figures.our_backups + figures.our_restores):.0f} |"
+        )
+    return "\n".join([*lines, "", *_targets(results)])
+
+
+def _targets(results: Sequence[EngineFigures]) -> list[str]:
+    lines = ["Targets (ratio = best stock time / best our time; our time includes starting Python):"]
+    for figures in results:
+        backup, restore = backup_ratio(figures), restore_ratio(figures)
+        lines.append(
+            f"- {figures.label} {figures.size_mb:g} MB: backup {backup:.2f}× (≥ {BACKUP_TARGET}: "
+            f"{_verdict(backup >= BACKUP_TARGET)}), restore {restore:.2f}× (≥ {RESTORE_TARGET}: "
+            f"{_verdict(restore >= RESTORE_TARGET)}); without Python's start-up: "
+            f"backup {in_process_ratios(figures)[0]:.2f}×, restore {in_process_ratios(figures)[1]:.2f}×"
+        )
+    for label in dict.fromkeys(figures.label for figures in results):
+        runs = [figures for figures in results if figures.label == label]
+        for operation in ("backup", "restore"):
+            peaks = [
+                max(run.peak_rss_mib for run in (f.our_backups if operation == "backup" else f.our_restores))
+                for f in runs
+            ]
+            spread = (max(peaks) - min(peaks)) / min(peaks)
+            flat = (
+                ""
+                if len(runs) < 2
+                else f", spread {spread:.0%} across sizes (≤ {RSS_FLATNESS:.0%}: "
+                + (f"{_verdict(spread <= RSS_FLATNESS)})")
+            )
+            lines.append(
+                f"- {label} {operation} peak RSS {' / '.join(f'{p:.0f}' for p in peaks)} MiB "
+                f"(≤ {RSS_LIMIT_MIB:.0f}: {_verdict(max(peaks) <= RSS_LIMIT_MIB)}){flat}"
+            )
+    return lines

@@ -1,0 +1,145 @@
+"""One engine at one dataset size: build, then alternate our backup/restore with the stock pipelines."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pymysql
+
+from benchmarks.dataset import build_dataset
+from benchmarks.measure import OurRun, run_ours, run_stock
+from benchmarks.servers import Server
+from benchmarks.stock import backup_command, restore_command
+
+Log = Callable[[str], None]
+SETTLE_SECONDS = 3.0
+
+
+@dataclass
+class EngineFigures:
+    """Everything measured for one engine at one dataset size."""
+
+    label: str
+    size_mb: float
+    build_seconds: float = 0.0
+    rows: dict[str, int] = field(default_factory=dict)
+    our_backups: list[OurRun] = field(default_factory=list)
+    stock_backups: list[float] = field(default_factory=list)
+    our_restores: list[OurRun] = field(default_factory=list)
+    stock_restores: list[float] = field(default_factory=list)
+    stock_stored_bytes: int = 0
+    stock_raw_bytes: int = 0
+
+
+def measure_engine(
+    label: str, server: Server, size_mb: float, rounds: int, work: Path, log: Log
+) -> EngineFigures:
+    figures = EngineFigures(label, size_mb)
+    folder = work / f"{label}-{size_mb:g}mb"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    source = server.create_database(f"{label[:2]}{size_mb:g}")
+    try:
+        started = time.perf_counter()
+        figures.rows = build_dataset(server, source, size_mb)
+        figures.build_seconds = time.perf_counter() - started
+        log(f"[{label} {size_mb:g} MB] built {figures.rows} in {figures.build_seconds:.1f} s")
+        _settle(server, source, folder)
+        _alternate_backups(figures, server, source, rounds, folder, log)
+        _alternate_restores(figures, server, rounds, folder, log)
+    finally:
+        server.drop_database(source)
+        shutil.rmtree(folder, ignore_errors=True)
+    return figures
+
+
+def _alternate_backups(
+    figures: EngineFigures, server: Server, source: str, rounds: int, folder: Path, log: Log
+) -> None:
+    url = server.url(source)
+    for number in range(1, rounds + 1):
+        ours_name, stock_file = f"ours-{number}.sql.gz", folder / f"stock-{number}.sql.gz"
+        ours = run_ours("backup", url, folder, ours_name)
+        figures.our_backups.append(ours)
+        log(
+            f"[{figures.label} {figures.size_mb:g} MB] backup round {number}: ours {ours.wall_seconds:.2f} s "
+            f"({ours.raw_bytes / 1e6:.0f} MB SQL → {ours.stored_bytes / 1e6:.1f} MB, "
+            f"RSS {ours.peak_rss_mib:.0f} MiB)"
+        )
+        stock = run_stock(backup_command(server, source, stock_file))
+        figures.stock_backups.append(stock)
+        figures.stock_stored_bytes = stock_file.stat().st_size
+        log(f"[{figures.label} {figures.size_mb:g} MB] backup round {number}: stock {stock:.2f} s")
+        if number < rounds:  # keep only the last pair, for the restores
+            (folder / ours_name).unlink()
+            stock_file.unlink()
+    figures.stock_raw_bytes = _gunzipped_size(folder / f"stock-{rounds}.sql.gz")
+
+
+def _alternate_restores(figures: EngineFigures, server: Server, rounds: int, folder: Path, log: Log) -> None:
+    for number in range(1, rounds + 1):
+        target = server.create_database(f"{figures.label[:2]}r")
+        try:
+            ours = run_ours("restore", server.url(target), folder, f"ours-{rounds}.sql.gz")
+            _check_rows(server, target, figures.rows)
+        finally:
+            server.drop_database(target)
+        figures.our_restores.append(ours)
+        log(
+            f"[{figures.label} {figures.size_mb:g} MB] restore round {number}: "
+            f"ours {ours.wall_seconds:.2f} s (RSS {ours.peak_rss_mib:.0f} MiB)"
+        )
+        target = server.create_database(f"{figures.label[:2]}r")
+        try:
+            stock = run_stock(restore_command(server, target, folder / f"stock-{rounds}.sql.gz"))
+            _check_rows(server, target, figures.rows)
+        finally:
+            server.drop_database(target)
+        figures.stock_restores.append(stock)
+        log(f"[{figures.label} {figures.size_mb:g} MB] restore round {number}: stock {stock:.2f} s")
+
+
+def _settle(server: Server, source: str, folder: Path) -> None:
+    """One untimed stock dump, then a pause: caches are warm and the server has finished flushing the
+    freshly loaded data before the first timed run, whichever tool goes first."""
+    run_stock(backup_command(server, source, folder / "warm-up.sql.gz"))
+    (folder / "warm-up.sql.gz").unlink()
+    time.sleep(SETTLE_SECONDS)
+
+
+def _gunzipped_size(path: Path) -> int:
+
+    total = 0
+    with gzip.open(path, "rb") as stream:
+        while block := stream.read(1 << 20):
+            total += len(block)
+    return total
+
+
+def _check_rows(server: Server, database: str, expected: dict[str, int]) -> None:
+    """A restore that silently lost rows would make its timing meaningless."""
+    found: dict[str, int] = {}
+    for table in expected:
+        query = f"SELECT COUNT(*) FROM {table}"
+        if server.engine == "mysql":
+            connection = pymysql.connect(
+                host=server.host, port=server.port, user=server.user, database=database
+            )
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(query)
+                    found[table] = int(cursor.fetchone()[0])
+            finally:
+                connection.close()
+        else:
+            with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname=database) as pg:
+                row = pg.execute(query.encode()).fetchone()
+                found[table] = int(row[0]) if row else -1
+    if found != expected:
+        raise RuntimeError(f"restored {database} holds {found} rows, expected {expected}")
