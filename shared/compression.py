@@ -85,48 +85,99 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-class _Decoder(Protocol):
+OUTPUT_LIMIT = 1 << 20
+"""gzip: at most this many bytes come out of one decoding step, so memory stays flat however well the data
+compressed. zstd: steps are fed small input slices, which bounds them for dump-like data."""
+_ZSTD_INPUT_SLICE = 16 * 1024
+
+
+class _Member(Protocol):
+    """One compressed member being decoded."""
+
     @property
     def eof(self) -> bool: ...
 
     @property
     def unused_data(self) -> bytes: ...
 
-    def decompress(self, data: bytes) -> bytes: ...
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """Decode `data`, in pieces of at most about `OUTPUT_LIMIT` bytes."""
+        ...
+
+
+class _GzipMember:
+    def __init__(self) -> None:
+        self._decoder = isal_zlib.decompressobj(_GZIP_WBITS)
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._decoder.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._decoder.unused_data)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            out = self._decoder.decompress(data, OUTPUT_LIMIT)
+            if out:
+                yield out
+            data = self._decoder.unconsumed_tail
+            if self._decoder.eof or (not data and len(out) < OUTPUT_LIMIT):
+                return
+
+
+class _ZstdMember:
+    def __init__(self) -> None:
+        self._decoder = zstandard.ZstdDecompressor().decompressobj()
+        self._unread = b""
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._decoder.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self._decoder.unused_data) + self._unread
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        # This decoder has no output limit; small input slices keep each step's output small.
+        for start in range(0, len(data), _ZSTD_INPUT_SLICE):
+            out = self._decoder.decompress(data[start : start + _ZSTD_INPUT_SLICE])
+            if out:
+                yield out
+            if self._decoder.eof:
+                self._unread = data[start + _ZSTD_INPUT_SLICE :]
+                return
 
 
 def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    return _decode_members(chunks, lambda: isal_zlib.decompressobj(_GZIP_WBITS), _ISAL_ERROR, "gzip")
+    return _decode_members(chunks, _GzipMember, _ISAL_ERROR, "gzip")
 
 
 def _unzstd(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    return _decode_members(
-        chunks, lambda: zstandard.ZstdDecompressor().decompressobj(), zstandard.ZstdError, "zstd"
-    )
+    return _decode_members(chunks, _ZstdMember, zstandard.ZstdError, "zstd")
 
 
 def _decode_members(
     chunks: Iterator[bytes],
-    new_decoder: Callable[[], _Decoder],
+    new_member: Callable[[], _Member],
     error: type[Exception],
     name: str,
 ) -> Iterator[bytes]:
     """Decode one or more concatenated members (as `cat a.gz b.gz` makes); a member cut short fails."""
-    decoder = new_decoder()
+    member = new_member()
     in_member = False
     try:
         for chunk in chunks:
             while chunk:
                 in_member = True
-                out = decoder.decompress(chunk)
-                if out:
-                    yield out
-                if decoder.eof:
-                    chunk = decoder.unused_data
-                    decoder = new_decoder()
-                    in_member = False
-                else:
-                    chunk = b""
+                yield from member.feed(chunk)
+                if not member.eof:
+                    break
+                chunk = member.unused_data
+                member = new_member()
+                in_member = False
     except error as exc:
         raise InvalidInputError(f"the file is not valid {name} data ({exc})") from None
     if in_member:

@@ -7,7 +7,7 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.compression import decompress_stream, detect_compression, make_compressor
+from shared.compression import OUTPUT_LIMIT, decompress_stream, detect_compression, make_compressor
 from shared.errors import InvalidInputError
 from shared.models import Compression
 
@@ -66,3 +66,29 @@ def test_bad_levels_rejected() -> None:
         make_compressor(Compression.GZIP, 9)
     with pytest.raises(InvalidInputError):
         make_compressor(Compression.ZSTD, 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        (Compression.GZIP, b"0" * (40 << 20)),
+        (
+            Compression.ZSTD,
+            b"".join(b"INSERT INTO t VALUES (%d,'row %d');\n" % (n, n) for n in range(400_000)),
+        ),
+    ],
+)
+def test_each_decoded_piece_is_bounded(kind: Compression, data: bytes) -> None:
+    stored = _compress(kind, data)
+    total = 0
+    for piece in decompress_stream([stored], kind):
+        assert len(piece) <= 2 * OUTPUT_LIMIT
+        total += len(piece)
+    assert total == len(data)
+
+
+@pytest.mark.parametrize("kind", [Compression.GZIP, Compression.ZSTD])
+def test_members_concatenated_inside_one_chunk(kind: Compression) -> None:
+    parts = [b"alpha;" * 5000, b"beta;" * 7000, b"gamma;"]
+    stored = b"".join(_compress(kind, part) for part in parts)
+    assert b"".join(decompress_stream([stored], kind)) == b"".join(parts)
