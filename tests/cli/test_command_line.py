@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -232,3 +234,33 @@ def test_full_disk_fails_the_backup_and_leaves_no_file(
     [record] = cli("list", "--json").json["backups"]
     assert record["status"] == "failed" and "disk is full" in record["error_message"]
     assert record["locations"] == []
+
+
+def test_progress_line_shows_on_a_terminal_only(cli: Cli, database: DatabaseURL) -> None:
+    execute(database, ["CREATE TABLE noise AS SELECT seq, RANDOM_BYTES(1000) AS payload FROM seq_1_to_20000"])
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "create", "--json"],
+            env=cli.env,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=300,
+        )
+        os.close(terminal)
+        shown = b""
+        while select.select([controller], [], [], 0.5)[0]:
+            try:
+                piece = os.read(controller, 65536)
+            except OSError:
+                break
+            if not piece:
+                break
+            shown += piece
+    finally:
+        os.close(controller)
+    assert done.returncode == 0
+    assert b"backup: " in shown and b"read" in shown and b"/s" in shown
+    assert json.loads(done.stdout)["status"] == "completed"
+    quiet = cli("create", "--json")
+    assert quiet.code == 0 and "read" not in quiet.stderr
