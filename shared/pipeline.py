@@ -1,26 +1,24 @@
 """The backup stream: dump chunks → compressor → SHA-256 of stored bytes → one or more storage uploads.
 
-The dump is read on a producer thread and compressed/written on the caller's, joined by a small
-bounded queue, so reading the database and compressing overlap while memory stays flat.
+The dump is read on a background thread (`shared.prefetch`) and compressed/written on the caller's,
+joined by a small bounded queue, so reading the database and compressing overlap while memory stays flat.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import queue
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from shared.compression import Compressor
 from shared.errors import StorageError
 from shared.models import StorageKind
+from shared.prefetch import prefetched
 from shared.storage.base import Storage, Upload
 
 WRITE_CHUNK = 1 << 20
 _QUEUE_DEPTH = 8
-_DONE = object()
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (raw bytes read so far, stored bytes written so far)."""
@@ -35,42 +33,6 @@ class PipelineResult:
     """Each storage that holds the complete, verified file, and its reference there."""
     failures: dict[StorageKind, str] = field(default_factory=dict)
     """Each storage that failed, and why. Its partial file has been removed."""
-
-
-class _Producer(threading.Thread):
-    """Pulls the source iterator on its own thread; hands chunks (or the exception) through a queue."""
-
-    def __init__(self, source: Iterable[bytes]) -> None:
-        super().__init__(name="dump-reader", daemon=True)
-        self._source = source
-        self.queue: queue.Queue[object] = queue.Queue(maxsize=_QUEUE_DEPTH)
-        self._cancelled = threading.Event()
-
-    def run(self) -> None:
-        try:
-            for chunk in self._source:
-                if self._cancelled.is_set():
-                    break
-                self._put(chunk)
-        except BaseException as exc:  # handed over to the consumer, which re-raises it
-            self._put(exc)
-            return
-        finally:
-            close = getattr(self._source, "close", None)
-            if callable(close) and self._cancelled.is_set():
-                close()
-        self._put(_DONE)
-
-    def _put(self, item: object) -> None:
-        while not self._cancelled.is_set():
-            try:
-                self.queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def cancel(self) -> None:
-        self._cancelled.set()
 
 
 def begin_uploads(
@@ -125,16 +87,9 @@ def run_pipeline(
         if not live:
             raise StorageError("every storage target failed: " + _describe(failures))
 
-    producer = _Producer(source)
-    producer.start()
+    chunks = prefetched(source, _QUEUE_DEPTH, "dump-reader")
     try:
-        while True:
-            item = producer.queue.get()
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, bytes)
+        for item in chunks:
             raw_size += len(item)
             pending += compressor.compress(item)
             if len(pending) >= WRITE_CHUNK:
@@ -159,13 +114,13 @@ def run_pipeline(
             progress(raw_size, stored_size)
         return PipelineResult(raw_size, stored_size, sha256, refs, failures)
     except BaseException:
-        producer.cancel()
         for upload in live.values():
             _abort_quietly(upload)
         raise
     finally:
-        producer.cancel()
-        producer.join(timeout=30)
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
 
 
 def _abort_quietly(upload: Upload) -> None:

@@ -10,6 +10,7 @@ from shared.engines.postgres import child_process
 from shared.engines.postgres.dump_scanner import PlainDumpScanner
 from shared.engines.postgres.tools import ClientTools
 from shared.errors import RestoreError
+from shared.prefetch import prefetched
 
 PSQL_FLAGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-")
 
@@ -55,7 +56,8 @@ def restore_stream(
     psql_reading = True
     try:
         psql_reading = _send(stdin, CLEAR_DATABASE)
-        for chunk in chunks:
+        # Reading, verifying and decompressing run a few chunks ahead, so psql never waits for them.
+        for chunk in prefetched(chunks, name="restore-reader"):
             if not psql_reading:
                 break  # psql met an error and stopped; its exit code and stderr say which
             psql_reading = _send(stdin, scanner.feed(chunk))
