@@ -6,6 +6,10 @@ INSERTs with an explicit column list (INVISIBLE columns included, generated colu
 functions and procedures; views (placeholders first, so views on views load in any order); triggers
 (after the data, in firing order); events; a footer that restores the session.
 
+InnoDB tables with a one-column integer primary key are read in key ranges whose rows the server
+joins into one value list per range (`batches.py`), so the client decodes one packet per ~1 MiB
+instead of one per row; other tables stream one row literal per row.
+
 All tables are read inside one REPEATABLE READ snapshot, with a savepoint rolled back after each
 table so metadata locks are released. Non-InnoDB tables are not covered by the snapshot: each one
 adds a warning to the report.
@@ -36,6 +40,7 @@ import pymysql.cursors
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import schema, script
+from shared.engines.mysql.batches import batched_values
 from shared.engines.mysql.connection import connect, describe_connection_error
 from shared.engines.mysql.privileges import check_visibility
 from shared.engines.mysql.schema import Table
@@ -46,6 +51,10 @@ CHUNK_BYTES = 1 << 20
 STATEMENT_BYTES = 1 << 20
 """Upper bound of one extended INSERT: far below any server's max_allowed_packet (≥ 4 MiB by default)."""
 FETCH_ROWS = 1000
+PACKET_MARGIN = 1024
+"""Room left in max_allowed_packet for the batch result's other columns and packet headers."""
+MIN_BATCH_BYTES = 4096
+"""Below this statement budget (tiny max_allowed_packet, huge column list) tables are read row by row."""
 
 
 class MySQLDumper:
@@ -130,38 +139,64 @@ class MySQLDumper:
             f"INSERT INTO {quote_identifier(table.name)} "
             f"({','.join(quote_identifier(column.name) for column in columns)}) VALUES "
         ).encode("utf-8", "surrogateescape")
-        row_limit = max_packet - len(prefix) - 16
         report.tables[table.name] = 0
-        written = 0
+
+        def read_rows(sql: str, args: tuple[object, ...]) -> Iterator[bytes]:
+            return self._row_literals(connection, table, sql, args, max_packet, len(prefix), report)
+
+        key = table.integer_key
+        budget = min(STATEMENT_BYTES, max_packet - PACKET_MARGIN) - len(prefix) - 2
+        if key is not None and budget >= MIN_BATCH_BYTES:
+            pieces = batched_values(connection.cursor(), self._url.database, table, key, budget, read_rows)
+        else:
+            pieces = (
+                (value, 1) for value in read_rows(row_select(self._url.database, table.name, columns), ())
+            )
         batch: list[bytes] = []
         size = len(prefix)
+        for values, rows in pieces:
+            if batch and size + len(values) + 1 > STATEMENT_BYTES:
+                yield prefix + b",".join(batch) + b";\n"
+                batch = []
+                size = len(prefix)
+            batch.append(values)
+            size += len(values) + 1
+            report.tables[table.name] += rows
+        if batch:
+            yield prefix + b",".join(batch) + b";\n"
+
+    def _row_literals(
+        self,
+        connection: pymysql.connections.Connection[Any],
+        table: Table,
+        sql: str,
+        args: tuple[object, ...],
+        max_packet: int,
+        prefix_length: int,
+        report: DumpReport,
+    ) -> Iterator[bytes]:
+        """Stream one `(v1,...)` literal per row; a row too large for one statement raises `DumpError`.
+
+        Rows are numbered after those `report` already counts for the table.
+        """
+        row_limit = max_packet - prefix_length - 16
         # Unbuffered: rows stream from the server. On an error the whole connection is closed by the caller.
         cursor = connection.cursor(pymysql.cursors.SSCursor)
         try:
-            cursor.execute(row_select(self._url.database, table.name, columns))
+            cursor.execute(sql, args or None)
             while rows := cursor.fetchmany(FETCH_ROWS):
                 for (value,) in rows:
                     if value is None or len(value) > row_limit:
                         raise DumpError(
-                            f"Row {written + 1} of table {table.name!r} is larger than max_allowed_packet "
-                            f"({max_packet} bytes) and cannot be written as one statement; raise "
-                            "max_allowed_packet on the server (and on the restore target)."
+                            f"Row {report.tables[table.name] + 1} of table {table.name!r} is larger than "
+                            f"max_allowed_packet ({max_packet} bytes) and cannot be written as one "
+                            "statement; raise max_allowed_packet on the server (and on the restore target)."
                         )
-                    if batch and size + len(value) + 1 > STATEMENT_BYTES:
-                        yield prefix + b",".join(batch) + b";\n"
-                        batch = []
-                        size = len(prefix)
-                    batch.append(value)
-                    size += len(value) + 1
-                    written += 1
-                report.tables[table.name] = written
+                    yield value
         except BaseException:
             _abandon(cursor)
             raise
         cursor.close()
-        if batch:
-            yield prefix + b",".join(batch) + b";\n"
-        report.tables[table.name] = written
 
 
 def _warn_about(tables: list[Table], report: DumpReport) -> None:

@@ -16,11 +16,11 @@ import pymysql
 
 from shared.dburl import DatabaseURL
 from shared.engines.mysql.connection import connect, describe_connection_error, error_code, server_message
-from shared.engines.mysql.prefetch import prefetched
 from shared.engines.mysql.schema import text
 from shared.engines.mysql.splitter import preview, split_statements
 from shared.engines.mysql.value_formats import quote_identifier
 from shared.errors import RestoreError
+from shared.prefetch import prefetched
 
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)

@@ -9,6 +9,7 @@ from shared.engines.mysql.value_formats import Column, quote_identifier
 from shared.errors import DumpError
 
 Cursor = Any  # a PyMySQL cursor on a connection opened with use_unicode=False
+INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,15 @@ class Table:
     """BASE TABLE, SYSTEM VERSIONED, SEQUENCE or VIEW, as information_schema.TABLES says."""
     engine: str
     columns: list[Column] = field(default_factory=list)
+    primary_key: tuple[str, ...] = ()
+
+    @property
+    def integer_key(self) -> str | None:
+        """The InnoDB base table's one-column integer primary key, which batched reads walk; else None."""
+        if self.kind != "BASE TABLE" or self.engine.lower() != "innodb" or len(self.primary_key) != 1:
+            return None
+        types = {column.name: column.data_type.lower() for column in self.columns}
+        return self.primary_key[0] if types.get(self.primary_key[0]) in INTEGER_TYPES else None
 
     @property
     def is_view(self) -> bool:
@@ -57,7 +67,7 @@ def fetch_dicts(cursor: Cursor, sql: str, args: tuple[object, ...] | None = None
 
 
 def list_tables(cursor: Cursor, database: str) -> list[Table]:
-    """Every table, view and sequence with its columns (generated ones marked), in name order."""
+    """Every table, view and sequence with its columns (generated ones marked) and primary key, by name."""
     columns: dict[str, list[Column]] = {}
     for row in fetch_dicts(
         cursor,
@@ -68,6 +78,14 @@ def list_tables(cursor: Cursor, database: str) -> list[Table]:
         columns.setdefault(text(row["TABLE_NAME"]), []).append(
             Column(text(row["COLUMN_NAME"]), text(row["DATA_TYPE"]), _is_generated(text(row["EXTRA"])))
         )
+    primary_keys: dict[str, list[str]] = {}
+    for row in fetch_dicts(
+        cursor,
+        "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = %s AND INDEX_NAME = 'PRIMARY' ORDER BY TABLE_NAME, SEQ_IN_INDEX",
+        (database,),
+    ):
+        primary_keys.setdefault(text(row["TABLE_NAME"]), []).append(text(row["COLUMN_NAME"]))
     rows = fetch_dicts(
         cursor,
         "SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES "
@@ -80,6 +98,7 @@ def list_tables(cursor: Cursor, database: str) -> list[Table]:
             kind=text(row["TABLE_TYPE"]),
             engine=text(row["ENGINE"]),
             columns=columns.get(text(row["TABLE_NAME"]), []),
+            primary_key=tuple(primary_keys.get(text(row["TABLE_NAME"]), [])),
         )
         for row in rows
     ]

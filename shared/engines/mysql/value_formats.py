@@ -58,9 +58,14 @@ def literal_expression(column: Column) -> str:
     return rf"REPLACE(QUOTE(CONVERT({name} USING utf8mb4)),'\r','\\r')"
 
 
-def row_select(database: str, table: str, columns: list[Column]) -> str:
-    """SELECT returning one `(v1,v2,...)` text per row (NULL when the row exceeds max_allowed_packet)."""
+def row_literal(columns: list[Column]) -> str:
+    """An expression giving one row as a `(v1,v2,...)` text (NULL when it exceeds max_allowed_packet)."""
     # CONCAT, not CONCAT_WS: a value too large for max_allowed_packet turns NULL, and CONCAT_WS would
     # silently skip it while CONCAT makes the whole row NULL, which the dumper reports.
     values = ",',',".join(literal_expression(column) for column in columns)
-    return f"SELECT CONCAT('(',{values},')') FROM {quote_identifier(database)}.{quote_identifier(table)}"
+    return f"CONCAT('(',{values},')')"
+
+
+def row_select(database: str, table: str, columns: list[Column]) -> str:
+    """SELECT returning one `(v1,v2,...)` text per row (NULL when the row exceeds max_allowed_packet)."""
+    return f"SELECT {row_literal(columns)} FROM {quote_identifier(database)}.{quote_identifier(table)}"

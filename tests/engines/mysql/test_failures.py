@@ -38,6 +38,7 @@ def limited_user(database: str, grants: list[str]) -> Iterator[tuple[str, str]]:
 
 LOCAL_SOCKET = os.environ.get("TEST_MYSQL_SOCKET", "/run/mysqld/mysqld.sock")
 DUMP_QUERY_ID = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND INFO LIKE 'SELECT CONCAT(%%'"
+DUMP_CONNECTION_ID = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()"
 
 
 def dump_all(url: DatabaseURL, options: DumpOptions | None = None) -> bytes:
@@ -115,7 +116,7 @@ def test_connection_killed_mid_dump_raises() -> None:
         next(chunks)
         with mysql_admin() as conn, conn.cursor() as cursor:
             cursor.execute(
-                DUMP_QUERY_ID,
+                DUMP_CONNECTION_ID,
                 (url.database,),
             )
             (dump_connection,) = cursor.fetchone()
@@ -130,7 +131,8 @@ def test_query_killed_mid_dump_raises() -> None:
         execute_script(
             url,
             [
-                "CREATE TABLE big (id INT PRIMARY KEY, payload VARCHAR(200))",
+                # No primary key: the row-by-row read keeps one long query open to kill.
+                "CREATE TABLE big (id INT, payload VARCHAR(200))",
                 "INSERT INTO big SELECT seq, REPEAT('y', 200) FROM seq_1_to_200000",
             ],
         )
