@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
 from tests.fakes.local_server import LocalFake
+from tests.fakes.tls_cert import self_signed
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 
@@ -25,18 +23,7 @@ class SigningKey:
     def __init__(self, kid: str) -> None:
         self.kid = kid
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"test-signer-{kid}")])
-        now = datetime.datetime.now(datetime.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256())
-        )
+        certificate = self_signed(key, f"test-signer-{kid}").sign(key, hashes.SHA256())
         self.certificate_pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         private_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

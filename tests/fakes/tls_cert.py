@@ -10,6 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 
@@ -19,12 +20,11 @@ class TLSFiles:
     key_path: Path
 
 
-def make_localhost_certificate(directory: Path) -> TLSFiles:
-    """Write `cert.pem` and `key.pem` into `directory`: valid for IP 127.0.0.1 and `localhost`."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+def self_signed(key: CertificateIssuerPrivateKeyTypes, common_name: str) -> x509.CertificateBuilder:
+    """A certificate for `key`, issued by itself, valid from five minutes ago for a day."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -32,6 +32,14 @@ def make_localhost_certificate(directory: Path) -> TLSFiles:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
+    )
+
+
+def make_localhost_certificate(directory: Path) -> TLSFiles:
+    """Write `cert.pem` and `key.pem` into `directory`: valid for IP 127.0.0.1 and `localhost`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        self_signed(key, "127.0.0.1")
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
