@@ -177,7 +177,7 @@ variable "secret_ids" {
 }
 
 variable "permissions" {
-  description = "Who may do what: permission -> IAM members (user: or serviceAccount:; the functions check the caller's verified e-mail, so group: and domain: members could never pass). Each permission becomes roles/run.invoker on exactly its functions, and the same map is passed to the functions as BACKUP_PERMISSIONS. backups.run-scheduled (the scheduled_* functions) always includes the scheduler account; list people there only to let them trigger a scheduled run by hand."
+  description = "Who may do what: permission -> IAM members (user:, serviceAccount: or domain:; the functions check the caller's verified e-mail, and an ID token names no groups, so group: members could never pass). Each permission becomes roles/run.invoker on exactly its functions, and the same map is passed to the functions as BACKUP_PERMISSIONS. backups.run-scheduled (the scheduled_* functions) always includes the scheduler account; list people there only to let them trigger a scheduled run by hand."
   type        = map(list(string))
   default     = {}
 
@@ -190,8 +190,8 @@ variable "permissions" {
   }
 
   validation {
-    condition     = alltrue([for member in flatten(values(var.permissions)) : can(regex("^(user|serviceAccount):[^\\s]+$", member))])
-    error_message = "permissions members must start with user: or serviceAccount: (group: and domain: cannot be checked by the functions; allUsers and allAuthenticatedUsers are refused: no function is public)."
+    condition     = alltrue([for member in flatten(values(var.permissions)) : can(regex("^(user|serviceAccount|domain):[^\\s]+$", member))])
+    error_message = "permissions members must start with user:, serviceAccount: or domain: (group: cannot be checked by the functions; allUsers and allAuthenticatedUsers are refused: no function is public)."
   }
 }
 

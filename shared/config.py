@@ -28,8 +28,9 @@ PERMISSIONS = (
     "backups.run-scheduled",
 )
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
-_MEMBER_PREFIXES = ("user:", "serviceAccount:")
-"""Only these: the function compares the caller's verified e-mail, so group: and domain: could never match."""
+_MEMBER_PREFIXES = ("user:", "serviceAccount:", "domain:")
+"""The function checks the caller's verified e-mail against these; an ID token names no groups, so a
+`group:` member could never pass the check and is refused."""
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,8 @@ def _permissions(environ: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
         bad = [m for m in members if not m.startswith(_MEMBER_PREFIXES)]
         if bad:
             raise ConfigurationError(
-                f"BACKUP_PERMISSIONS[{permission!r}] has members without user:/serviceAccount: prefix: {bad}"
+                f"BACKUP_PERMISSIONS[{permission!r}] has members without a user:, serviceAccount: or "
+                f"domain: prefix: {bad}"
             )
         result[permission] = tuple(members)
     return result

@@ -16,17 +16,10 @@ LOCAL_DEVELOPER = Caller("local-developer@localhost", CallerKind.USER)
 
 
 def is_allowed(caller: Caller, permission: str, permissions: Mapping[str, Sequence[str]]) -> bool:
-    """Listed as `user:`/`serviceAccount:` member, or by e-mail domain (`domain:example.com`). `group:`
-    members are granted by IAM (run.invoker) only: an ID token does not say which groups a caller is in."""
+    """Listed as `user:`/`serviceAccount:` member, or by e-mail domain (`domain:example.com`)."""
     members = {member.lower() for member in permissions.get(permission, ())}
     domain = caller.email.rpartition("@")[2]
     return caller.member.lower() in members or f"domain:{domain}" in members
-
-
-def authorize(caller: Caller, permission: str, permissions: Mapping[str, Sequence[str]]) -> None:
-    """Raises `PermissionDeniedError` unless the caller is listed for `permission`."""
-    if not is_allowed(caller, permission, permissions):
-        raise PermissionDeniedError("the caller lacks the permission this operation needs")
 
 
 class AccessGuard:

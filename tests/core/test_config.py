@@ -1,5 +1,6 @@
 """Configuration: defaults work, each malformed setting gives one message naming the variable."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,9 @@ def test_auth_cannot_be_disabled_in_cloud_run() -> None:
     assert Config.from_env({"BACKUP_AUTH_DISABLED": "true"}).auth.disabled
     with pytest.raises(ConfigurationError, match="K_SERVICE"):
         Config.from_env({"BACKUP_AUTH_DISABLED": "true", "K_SERVICE": "list-backups"})
+
+
+def test_user_service_account_and_domain_members_are_accepted() -> None:
+    members = ["user:a@example.com", "serviceAccount:sa@p.iam.gserviceaccount.com", "domain:example.com"]
+    config = Config.from_env({"BACKUP_PERMISSIONS": json.dumps({"backups.view": members})})
+    assert config.auth.permissions == {"backups.view": tuple(members)}
