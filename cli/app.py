@@ -19,7 +19,7 @@ from shared.services.importer import ImportService
 from shared.services.records import RecordService
 from shared.services.restore import RestoreService
 from shared.services.settings import SettingsService
-from shared.wiring import build_context
+from shared.wiring import build_context, build_schedule_sync
 
 
 @dataclass
@@ -80,7 +80,7 @@ class App:
 
     @cached_property
     def settings(self) -> SettingsService:
-        return SettingsService(self.context)
+        return SettingsService(self.context, build_schedule_sync(self.config))
 
     def emit(self, result: Result) -> None:
         if self.as_json:

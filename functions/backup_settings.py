@@ -10,7 +10,7 @@ from functions.validation import Field
 from shared.errors import InvalidInputError
 from shared.models import ScheduleFrequency, StorageKind
 from shared.redaction import redact
-from shared.services.synced_settings import SyncedSettingsService
+from shared.services.settings import SettingsService
 from shared.settings_rules import MAX_RETENTION
 
 
@@ -63,7 +63,7 @@ def handle(request: flask.Request) -> flask.Response:
 
 
 def _run(call: Call) -> flask.Response:
-    settings = SyncedSettingsService(call.runtime.context, call.runtime.schedule)
+    settings = SettingsService(call.runtime.context, call.runtime.schedule)
     if call.request.method == "GET":
         return json_response({"settings": settings.get().to_dict()})
     if call.request.method == "POST":

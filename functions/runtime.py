@@ -7,20 +7,13 @@ import os
 import threading
 from dataclasses import dataclass
 
-from google.auth.credentials import AnonymousCredentials
-
 from shared.auth.permissions import AccessGuard
 from shared.auth.tokens import TokenVerifier
 from shared.config import Config
 from shared.errors import ConfigurationError
-from shared.schedule_sync import (
-    CloudSchedulerSync,
-    NoScheduleSync,
-    ScheduleSync,
-    build_scheduler_client,
-)
+from shared.schedule_sync import ScheduleSync
 from shared.services.context import ServiceContext
-from shared.wiring import build_context
+from shared.wiring import build_context, build_schedule_sync
 
 
 @dataclass
@@ -46,16 +39,6 @@ def build_guard(config: Config, context: ServiceContext) -> AccessGuard:
             "or BACKUP_AUTH_DISABLED=true for local development"
         )
     return AccessGuard(TokenVerifier(auth.audiences, auth.certs_url), auth.permissions, context.auditor)
-
-
-def build_schedule_sync(config: Config) -> ScheduleSync:
-    job = config.scheduler.backup_job
-    if not job:
-        return NoScheduleSync()
-    endpoint = config.scheduler.endpoint
-    # A local endpoint (tests, a fake) takes no credentials; in the cloud, the function's service account.
-    credentials = AnonymousCredentials() if endpoint else None  # type: ignore[no-untyped-call]
-    return CloudSchedulerSync(build_scheduler_client(credentials, endpoint), job)
 
 
 _lock = threading.Lock()

@@ -26,6 +26,7 @@ from shared.notify.base import Notifier
 from shared.notify.log import LogNotifier
 from shared.notify.safe import SafeNotifier
 from shared.notify.sendgrid import SendGridNotifier, build_sendgrid_client
+from shared.schedule_sync import CloudSchedulerSync, NoScheduleSync, ScheduleSync, build_scheduler_client
 from shared.secrets import (
     EnvironmentSecrets,
     FileSecrets,
@@ -96,9 +97,7 @@ def build_firestore_client(config: Config) -> firestore.Client:
     previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = config.firestore_emulator_host
     try:
-        return firestore.Client(
-            project=project, database=config.firestore_database, credentials=_anonymous()
-        )
+        return firestore.Client(project=project, database=config.firestore_database, credentials=_anonymous())
     finally:
         if previous is None:
             os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
@@ -162,6 +161,15 @@ def build_notifier(config: Config, catalog: Catalog, secrets: Secrets) -> Notifi
     )
     inner = SendGridNotifier(client, config.notify_from, lambda: catalog.get_settings().notification_emails)
     return SafeNotifier(inner, known_secrets=[api_key])
+
+
+def build_schedule_sync(config: Config) -> ScheduleSync:
+    """The Cloud Scheduler job the settings keep in step, or none (local use)."""
+    job = config.scheduler.backup_job
+    if not job:
+        return NoScheduleSync()
+    endpoint = config.scheduler.endpoint
+    return CloudSchedulerSync(build_scheduler_client(_local_credentials(endpoint), endpoint), job)
 
 
 def _anonymous() -> Credentials:

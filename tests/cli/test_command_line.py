@@ -19,6 +19,7 @@ import pytest
 
 from shared.dburl import DatabaseURL
 from tests.databases import fresh_mysql_database
+from tests.fakes.scheduler_server import FakeCloudScheduler
 from tests.sample_data import execute, fingerprint, load_sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,3 +265,29 @@ def test_progress_line_shows_on_a_terminal_only(cli: Cli, database: DatabaseURL)
     assert json.loads(done.stdout)["status"] == "completed"
     quiet = cli("create", "--json")
     assert quiet.code == 0 and "read" not in quiet.stderr
+
+
+def test_settings_from_the_command_line_keep_the_scheduler_job_in_step(cli: Cli) -> None:
+    job = "projects/demo/locations/europe-west1/jobs/db-backup"
+    with FakeCloudScheduler() as scheduler:
+        scheduler.put_job(job, schedule="0 2 * * *", paused=True)
+        cli.env.update(BACKUP_SCHEDULER_BACKUP_JOB=job, BACKUP_SCHEDULER_ENDPOINT=scheduler.endpoint)
+        changed = cli(
+            "settings",
+            "--set",
+            "schedule_enabled=true",
+            "--set",
+            "schedule_time=03:30",
+            "--set",
+            "time_zone=Europe/Berlin",
+            "--json",
+        )
+        assert changed.code == 0, changed.stderr
+        state = scheduler.job(job)
+        assert state["schedule"] == "30 3 * * *" and state["timeZone"] == "Europe/Berlin"
+        assert state["state"] == "ENABLED"
+        scheduler.fail("patch", 503)
+        refused = cli("settings", "--set", "schedule_time=04:00", "--json")
+        assert refused.code != 0
+        assert cli("settings", "--json").json["schedule_time"] == "03:30"
+        assert scheduler.job(job)["schedule"] == "30 3 * * *"
