@@ -8,8 +8,8 @@ import flask
 from functions.http import Call, Endpoint, json_response, serve
 from functions.validation import Field
 from shared.errors import InvalidInputError
-from shared.models import ScheduleFrequency, StorageKind
-from shared.redaction import redact
+from shared.models import ScheduleFrequency
+from shared.services.drive_check import check_drive
 from shared.services.settings import SettingsService
 from shared.settings_rules import MAX_RETENTION
 
@@ -75,11 +75,7 @@ def _run(call: Call) -> flask.Response:
 
 
 def _test_drive(call: Call) -> flask.Response:
-    drive = call.runtime.context.storages.get(StorageKind.DRIVE)
-    if drive is None:
-        raise InvalidInputError("Google Drive storage is not configured for this service (BACKUP_STORAGE)")
-    try:
-        drive.test_connection()
-    except Exception as exc:
-        return json_response({"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:500]})
-    return json_response({"ok": True})
+    check = check_drive(call.runtime.context)
+    if not check.configured:
+        raise InvalidInputError(check.message)
+    return json_response({"ok": check.ok, **check.to_dict()})

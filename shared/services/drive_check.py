@@ -7,6 +7,7 @@ from typing import Any
 
 from shared.errors import BackupServiceError
 from shared.models import StorageKind
+from shared.redaction import redact
 from shared.services.context import ServiceContext
 
 
@@ -39,7 +40,10 @@ def check_drive(context: ServiceContext) -> DriveCheck:
         )
     try:
         storage.test_connection()
-    except BackupServiceError as exc:
-        return DriveCheck(True, False, enabled, f"Google Drive is configured but not usable: {exc}")
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, BackupServiceError) else f"{type(exc).__name__}: {exc}"
+        return DriveCheck(
+            True, False, enabled, "Google Drive is configured but not usable: " + redact(reason)[:500]
+        )
     note = "" if enabled else " (not used for new backups: enable google_drive_enabled in the settings)"
     return DriveCheck(True, True, enabled, "Google Drive folder is reachable and writable" + note)
