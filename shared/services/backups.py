@@ -16,6 +16,7 @@ from shared.models import (
 )
 from shared.notify.base import backup_failed, drive_upload_degraded
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
+from shared.redaction import redact
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.locking import DatabaseLock
@@ -145,7 +146,8 @@ class BackupService:
 
 
 def describe_error(exc: BaseException) -> str:
+    """The error as recorded in a backup's metadata and the audit log: redacted, at most 2000 characters."""
     text = str(exc).strip() or type(exc).__name__
     if not isinstance(exc, BackupServiceError):
         text = f"{type(exc).__name__}: {text}"
-    return text[:2000]
+    return redact(text)[:2000]

@@ -14,7 +14,7 @@ from shared.compression import decompress_stream
 from shared.dburl import DatabaseURL
 from shared.errors import BusyError, DumpError
 from shared.models import AuditAction, BackupSource, BackupStatus, StorageKind
-from shared.services.backups import BackupService
+from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
 from shared.services.locking import lock_name
 from tests.services.conftest import make_context
@@ -88,3 +88,11 @@ def test_lock_left_by_a_crashed_run_expires(
     stale = context.clock.now() - timedelta(hours=2)
     assert context.catalog.acquire_lock(lock_name(db_url), "crashed-run", stale, timedelta(minutes=10))
     assert backups.create("alice").status is BackupStatus.COMPLETED
+
+
+def test_recorded_errors_never_carry_a_password() -> None:
+    leaked = RuntimeError("cannot connect to mysql://backup:Hunter2Secret@db.internal:3306/shop")
+    recorded = describe_error(leaked)
+    assert (
+        "Hunter2Secret" not in recorded and "db.internal" in recorded and recorded.startswith("RuntimeError")
+    )
