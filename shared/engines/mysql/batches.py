@@ -6,6 +6,8 @@ snapshot as `SELECT COUNT(*), GROUP_CONCAT(<row literal> SEPARATOR ',')`; the ra
 MIN to MAX (the last one open-ended), an empty range jumps to the next existing key, and the width
 adapts to the rows per key and bytes per row seen. (Finding each range's end with
 `ORDER BY key LIMIT 1 OFFSET N-1` read every page twice: ~1 s more server time per 300 MB.)
+Values come marked, not quoted (`marked_values.py`); escaping lengthens the text, so a batch that
+comes out longer than the budget is cut down like one GROUP_CONCAT cut.
 No ORDER BY inside GROUP_CONCAT: it costs the server a sort, and the order of rows within one INSERT
 does not matter (the primary-key range scan gives key order anyway).
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from shared.engines.mysql.marked_values import marked_pairs_expression, marked_row_literal, unmark
 from shared.engines.mysql.schema import Table
 from shared.engines.mysql.value_formats import quote_identifier, row_literal
 
@@ -43,6 +46,8 @@ def batched_values(
     source = f"{quote_identifier(database)}.{quote_identifier(table.name)}"
     quoted_key = quote_identifier(key)
     literal = row_literal(table.insertable_columns)
+    marked = marked_row_literal(table.insertable_columns)
+    pairs = marked_pairs_expression(table.insertable_columns)
     cursor.execute(f"SET SESSION group_concat_max_len = {int(budget)}")
     cursor.execute(f"SELECT MIN({quoted_key}), MAX({quoted_key}) FROM {source}")
     lowest, highest = cursor.fetchone()
@@ -55,17 +60,25 @@ def batched_values(
         # The last range is left open, so no key argument ever falls outside the column's type.
         where = f" WHERE {quoted_key} >= %s" + ("" if end > highest else f" AND {quoted_key} < %s")
         args: tuple[object, ...] = (start,) if end > highest else (start, end)
-        cursor.execute(f"SELECT COUNT(*), GROUP_CONCAT({literal} SEPARATOR ',') FROM {source}{where}", args)
-        count, values = cursor.fetchone()
+        cursor.execute(
+            f"SELECT COUNT(*), GROUP_CONCAT(CAST({marked} AS BINARY) SEPARATOR ','), "
+            f"CAST(SUM({pairs}) AS SIGNED) FROM {source}{where}",
+            args,
+        )
+        count, values, marked_pairs = cursor.fetchone()
         count = int(count)
         warnings = _warning_codes(cursor) if cursor.warning_count else set()
         # A cut value would not end with a row's `)`: a second guard beside the warning.
-        if count and not warnings and isinstance(values, bytes | bytearray) and values.endswith(b")"):
-            yield bytes(values), count
+        complete = not warnings and isinstance(values, bytes | bytearray) and values.endswith(b")")
+        escaped = unmark(bytes(values), int(marked_pairs)) if count and complete else None
+        # Escaping makes the text longer than GROUP_CONCAT measured it: too long counts as cut too.
+        too_long = escaped is not None and len(escaped) > budget
+        if escaped is not None and not too_long:
+            yield escaped, count
             rows_per_key = count / width
-            rows_wanted = min(MAX_BATCH_ROWS, budget * FILL * count / max(len(values), 1))
+            rows_wanted = min(MAX_BATCH_ROWS, budget * FILL * count / max(len(escaped), 1))
             width = max(1, min(width * GROWTH, int(rows_wanted / rows_per_key)))
-        elif count > 1 and warnings == {CUT_BY_GROUP_CONCAT}:
+        elif count > 1 and (too_long or warnings == {CUT_BY_GROUP_CONCAT}):
             width = max(1, width // 2)
             continue
         elif count:

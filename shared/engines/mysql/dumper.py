@@ -8,7 +8,8 @@ functions and procedures; views (placeholders first, so views on views load in a
 
 InnoDB tables with a one-column integer primary key are read in key ranges whose rows the server
 joins into one value list per range (`batches.py`), so the client decodes one packet per ~1 MiB
-instead of one per row; other tables stream one row literal per row.
+instead of one per row; the server only marks where quoted values start and end and the client
+escapes them (`marked_values.py`). Other tables stream one server-quoted row literal per row.
 
 All tables are read inside one REPEATABLE READ snapshot, with a savepoint rolled back after each
 table so metadata locks are released. Non-InnoDB tables are not covered by the snapshot: each one

@@ -71,12 +71,17 @@ def list_tables(cursor: Cursor, database: str) -> list[Table]:
     columns: dict[str, list[Column]] = {}
     for row in fetch_dicts(
         cursor,
-        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS "
-        "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, EXTRA, CHARACTER_SET_NAME "
+        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME, ORDINAL_POSITION",
         (database,),
     ):
         columns.setdefault(text(row["TABLE_NAME"]), []).append(
-            Column(text(row["COLUMN_NAME"]), text(row["DATA_TYPE"]), _is_generated(text(row["EXTRA"])))
+            Column(
+                text(row["COLUMN_NAME"]),
+                text(row["DATA_TYPE"]),
+                _is_generated(text(row["EXTRA"])),
+                charset=text(row["CHARACTER_SET_NAME"]),
+            )
         )
     primary_keys: dict[str, list[str]] = {}
     for row in fetch_dicts(

@@ -26,6 +26,8 @@ class Column:
     name: str
     data_type: str
     generated: bool
+    charset: str = ""
+    """CHARACTER_SET_NAME; empty for columns that have none (numbers, dates, binary strings)."""
 
 
 def quote_identifier(name: str) -> str:

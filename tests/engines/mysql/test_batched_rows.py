@@ -138,6 +138,35 @@ def test_small_budget_batches_stay_within_it_and_hold_every_key_once() -> None:
             assert sorted(keys) == sorted(key for (key,) in cursor.fetchall()) and len(set(keys)) == 602
 
 
+def test_batches_that_escaping_makes_too_long_are_split() -> None:
+    budget = 2000
+    with fresh_mysql_database("bq") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE quotes (id INT PRIMARY KEY, body VARCHAR(300))",
+                # Each quote and backslash doubles when escaped: the server measures half the final length.
+                "INSERT INTO quotes SELECT seq, REPEAT('\\'\\\\', 40 + seq % 60) FROM seq_1_to_500",
+            ],
+        )
+        (table,) = _tables(url)
+        conn = connect(url)
+        try:
+            pieces = list(batched_values(conn.cursor(), url.database, table, "id", budget, _no_row_reads))
+        finally:
+            conn.close()
+        assert sum(rows for _, rows in pieces) == 500
+        assert all(len(values) <= budget for values, _ in pieces)
+        assert max(rows for _, rows in pieces) > 1
+        data, report = dump(url)
+        assert report.tables == {"quotes": 500}
+        restores_identically(url, data)
+
+
+def _no_row_reads(sql: str, args: tuple[object, ...]) -> Iterator[bytes]:
+    raise AssertionError(f"no range should need the per-row reader here: {sql} {args}")
+
+
 def test_empty_composite_key_no_key_and_myisam_tables_stay_correct() -> None:
     with fresh_mysql_database("be") as url:
         execute_script(
