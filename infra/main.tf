@@ -37,6 +37,7 @@ locals {
     BACKUP_SCHEDULER_CLEANUP_JOB    = local.scheduler_job_names.cleanup
     BACKUP_SCHEDULER_MAX_RETRIES    = tostring(local.scheduler_retry_count)
     BACKUP_STRIP_DEFINERS           = tostring(var.strip_definers)
+    BACKUP_MYSQL_READERS            = tostring(var.mysql_readers)
     BACKUP_COMPRESSION              = var.compression
   }
 }

@@ -18,12 +18,16 @@ class DumpReport:
     """Each dumped table's name and the number of rows written for it."""
     warnings: list[str] = field(default_factory=list)
     server_version: str = ""
+    readers: int = 1
+    """How many connections shared the snapshot the data was read from."""
 
 
 @dataclass(frozen=True)
 class DumpOptions:
     strip_definers: bool = False
     """Leave DEFINER clauses out (Cloud SQL imports need this)."""
+    mysql_readers: int = 2
+    """Connections that read a MySQL database's large tables at once (1: one, and no lock at all)."""
 
 
 ProgressCallback = Callable[[int], None]

@@ -55,7 +55,7 @@ class ServiceContext:
 
 
 def default_engine_factory(config: Config) -> EngineFactory:
-    options = DumpOptions(strip_definers=config.strip_definers)
+    options = DumpOptions(strip_definers=config.strip_definers, mysql_readers=config.mysql_readers)
 
     def build(url: DatabaseURL) -> DumpEngine:
         return engine_for(url, options, pg_bin_dir=config.pg_bin_dir)

@@ -35,6 +35,8 @@ def test_password_variable_overrides_url_password() -> None:
         ("BACKUP_COMPRESSION_LEVEL", "high"),
         ("BACKUP_STRIP_DEFINERS", "maybe"),
         ("BACKUP_LOCK_TTL_SECONDS", "5"),
+        ("BACKUP_MYSQL_READERS", "0"),
+        ("BACKUP_MYSQL_READERS", "9"),
         ("BACKUP_PG_BIN_DIR", "/no/such/folder"),
     ],
 )

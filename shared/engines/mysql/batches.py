@@ -20,6 +20,7 @@ that key range through the per-row reader, which writes or rejects each row itse
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from shared.engines.mysql.marked_values import marked_pairs_expression, marked_row_literal, unmark
@@ -39,27 +40,53 @@ RowReader = Callable[[str, tuple[object, ...]], Iterator[bytes]]
 """Streams the row literals of a `SELECT <row literal> FROM ...` (SQL, arguments), one per row."""
 
 
+KeySpan = tuple[int, int | None]
+"""Keys `start <= key < stop`; no upper bound when stop is None."""
+
+
+@dataclass
+class BatchWidth:
+    """The key width for the next batch, learnt from the batches read so far (shared by a table's readers)."""
+
+    keys: int = FIRST_BATCH_ROWS
+
+
 def batched_values(
-    cursor: Any, database: str, table: Table, key: str, budget: int, read_rows: RowReader
+    cursor: Any,
+    database: str,
+    table: Table,
+    key: str,
+    budget: int,
+    read_rows: RowReader,
+    span: KeySpan | None = None,
+    learnt: BatchWidth | None = None,
 ) -> Iterator[tuple[bytes, int]]:
-    """`(values, rows)` pieces by ascending key range; `values` (`(..),(..)`) fit `budget` unless one row."""
+    """`(values, rows)` pieces by ascending key range; `values` (`(..),(..)`) fit `budget` unless one row.
+
+    All the table's rows, or those whose key lies in `span`.
+    """
     source = f"{quote_identifier(database)}.{quote_identifier(table.name)}"
     quoted_key = quote_identifier(key)
     literal = row_literal(table.insertable_columns)
     marked = marked_row_literal(table.insertable_columns)
     pairs = marked_pairs_expression(table.insertable_columns)
     cursor.execute(f"SET SESSION group_concat_max_len = {int(budget)}")
-    cursor.execute(f"SELECT MIN({quoted_key}), MAX({quoted_key}) FROM {source}")
+    stop = span[1] if span else None
+    bounds, bound_args = _span_condition(quoted_key, span)
+    cursor.execute(f"SELECT MIN({quoted_key}), MAX({quoted_key}) FROM {source}{bounds}", bound_args)
     lowest, highest = cursor.fetchone()
     if lowest is None:
         return
     start, highest = int(lowest), int(highest)
-    width = FIRST_BATCH_ROWS
+    learnt = learnt or BatchWidth()
+    width = learnt.keys
     while True:
         end = start + width
-        # The last range is left open, so no key argument ever falls outside the column's type.
-        where = f" WHERE {quoted_key} >= %s" + ("" if end > highest else f" AND {quoted_key} < %s")
-        args: tuple[object, ...] = (start,) if end > highest else (start, end)
+        # The last range ends where the span does (open without one), so no key argument ever falls
+        # outside the column's type.
+        upper = stop if end > highest else end
+        where = f" WHERE {quoted_key} >= %s" + ("" if upper is None else f" AND {quoted_key} < %s")
+        args: tuple[object, ...] = (start,) if upper is None else (start, upper)
         cursor.execute(
             f"SELECT COUNT(*), GROUP_CONCAT(CAST({marked} AS BINARY) SEPARATOR ','), "
             f"CAST(SUM({pairs}) AS SIGNED) FROM {source}{where}",
@@ -78,6 +105,7 @@ def batched_values(
             rows_per_key = count / width
             rows_wanted = min(MAX_BATCH_ROWS, budget * FILL * count / max(len(escaped), 1))
             width = max(1, min(width * GROWTH, int(rows_wanted / rows_per_key)))
+            learnt.keys = width
         elif count > 1 and (too_long or warnings == {CUT_BY_GROUP_CONCAT}):
             width = max(1, width // 2)
             continue
@@ -87,7 +115,8 @@ def batched_values(
         if end > highest:
             return
         if count == 0:  # a gap in the keys: continue at the next key there is
-            cursor.execute(f"SELECT MIN({quoted_key}) FROM {source} WHERE {quoted_key} >= %s", (end,))
+            bounds, bound_args = _span_condition(quoted_key, (end, stop))
+            cursor.execute(f"SELECT MIN({quoted_key}) FROM {source}{bounds}", bound_args)
             (following,) = cursor.fetchone()
             if following is None:
                 return
@@ -101,3 +130,12 @@ def _warning_codes(cursor: Any) -> set[int]:
     listed = cursor.fetchall()
     codes = {int(row[1]) for row in listed}
     return codes | {0} if len(listed) < counted else codes  # 0: some warnings were not listed
+
+
+def _span_condition(quoted_key: str, span: KeySpan | None) -> tuple[str, tuple[object, ...]]:
+    if span is None:
+        return "", ()
+    start, stop = span
+    if stop is None:
+        return f" WHERE {quoted_key} >= %s", (start,)
+    return f" WHERE {quoted_key} >= %s AND {quoted_key} < %s", (start, stop)

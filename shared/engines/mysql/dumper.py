@@ -31,7 +31,6 @@ normally on a short dump.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,10 +40,12 @@ import pymysql.cursors
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import schema, script
-from shared.engines.mysql.batches import batched_values
-from shared.engines.mysql.connection import connect, describe_connection_error
+from shared.engines.mysql.batches import RowReader, batched_values
+from shared.engines.mysql.connection import describe_connection_error
+from shared.engines.mysql.parallel_reads import key_spans, parallel_values
 from shared.engines.mysql.privileges import check_visibility
 from shared.engines.mysql.schema import Table
+from shared.engines.mysql.snapshot import Connection, Readers, open_readers
 from shared.engines.mysql.value_formats import quote_identifier, row_select
 from shared.errors import DumpError
 
@@ -67,32 +68,22 @@ class MySQLDumper:
 
     def chunks(self, report: DumpReport) -> Iterator[bytes]:
         try:
-            connection = connect(self._url)
+            readers = open_readers(self._url, max(1, self._options.mysql_readers))
         except pymysql.MySQLError as exc:
             raise DumpError(describe_connection_error(exc, self._url)) from None
         try:
-            yield from _coalesce(self._pieces(connection, report))
+            yield from _coalesce(self._pieces(readers, report))
         except pymysql.MySQLError as exc:
             raise DumpError(
                 f"Dump of {self._url.database!r} failed: {describe_connection_error(exc, self._url)}"
             ) from exc
         finally:
-            _close_quietly(connection)
+            readers.close()
 
-    def _pieces(self, connection: pymysql.connections.Connection[Any], report: DumpReport) -> Iterator[bytes]:
+    def _pieces(self, readers: Readers, report: DumpReport) -> Iterator[bytes]:
         database = self._url.database
-        cursor = connection.cursor()
-        for statement in (
-            "SET SESSION sql_mode=''",
-            "SET time_zone='+00:00'",
-            # The server drops a reader that stalls past net_write_timeout (60 s by default), and a
-            # storage upload may pause that long while it retries.
-            "SET SESSION net_write_timeout=1800",
-            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-            "START TRANSACTION WITH CONSISTENT SNAPSHOT",
-            "SAVEPOINT dump_table",  # before reading anything: later it may be refused
-        ):
-            cursor.execute(statement)
+        cursor = readers.main.cursor()
+        report.readers = 1 + len(readers.extra)
         cursor.execute("SELECT VERSION(), @@max_allowed_packet")
         version, max_packet = cursor.fetchone()
         report.server_version = schema.text(version)
@@ -113,7 +104,7 @@ class MySQLDumper:
                 cursor.execute(f"SELECT next_not_cached_value FROM {quote_identifier(table.name)}")
                 yield script.sequence_value(table, int(cursor.fetchone()[0]))
             else:
-                yield from self._rows(connection, table, int(max_packet), report)
+                yield from self._rows(readers, table, int(max_packet), report)
             cursor.execute("ROLLBACK TO SAVEPOINT dump_table")
         strip = self._options.strip_definers
         for definition in routines:
@@ -128,13 +119,7 @@ class MySQLDumper:
         cursor.execute("COMMIT")
         yield script.footer(len(report.tables))
 
-    def _rows(
-        self,
-        connection: pymysql.connections.Connection[Any],
-        table: Table,
-        max_packet: int,
-        report: DumpReport,
-    ) -> Iterator[bytes]:
+    def _rows(self, readers: Readers, table: Table, max_packet: int, report: DumpReport) -> Iterator[bytes]:
         columns = table.insertable_columns
         prefix = (
             f"INSERT INTO {quote_identifier(table.name)} "
@@ -142,17 +127,30 @@ class MySQLDumper:
         ).encode("utf-8", "surrogateescape")
         report.tables[table.name] = 0
 
-        def read_rows(sql: str, args: tuple[object, ...]) -> Iterator[bytes]:
-            return self._row_literals(connection, table, sql, args, max_packet, len(prefix), report)
+        def row_reader_for(connection: Connection) -> RowReader:
+            def read_rows(sql: str, args: tuple[object, ...]) -> Iterator[bytes]:
+                return self._row_literals(connection, table, sql, args, max_packet, len(prefix), report)
 
+            return read_rows
+
+        database = self._url.database
         key = table.integer_key
         budget = min(STATEMENT_BYTES, max_packet - PACKET_MARGIN) - len(prefix) - 2
-        if key is not None and budget >= MIN_BATCH_BYTES:
-            pieces = batched_values(connection.cursor(), self._url.database, table, key, budget, read_rows)
+        main = readers.main
+        pieces: Iterator[tuple[bytes, int]]
+        if key is None or budget < MIN_BATCH_BYTES:
+            read_rows = row_reader_for(main)
+            pieces = ((value, 1) for value in read_rows(row_select(database, table.name, columns), ()))
         else:
-            pieces = (
-                (value, 1) for value in read_rows(row_select(self._url.database, table.name, columns), ())
-            )
+            shared = table.name in readers.shared_tables
+            connections = [main, *readers.extra] if shared else [main]
+            spans = key_spans(main.cursor(), database, table, key, len(connections)) if shared else []
+            if len(spans) > 1:
+                pieces = parallel_values(
+                    connections, database, table, key, budget, spans, row_reader_for, _release_table
+                )
+            else:
+                pieces = batched_values(main.cursor(), database, table, key, budget, row_reader_for(main))
         batch: list[bytes] = []
         size = len(prefix)
         for values, rows in pieces:
@@ -221,9 +219,9 @@ def _abandon(cursor: pymysql.cursors.SSCursor) -> None:
         result.unbuffered_active = False
 
 
-def _close_quietly(connection: pymysql.connections.Connection[Any]) -> None:
-    with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
-        connection.close()
+def _release_table(connection: Connection) -> None:
+    """Give back the metadata locks the table's reads took on this connection."""
+    connection.cursor().execute("ROLLBACK TO SAVEPOINT dump_table")
 
 
 def _coalesce(pieces: Iterator[bytes]) -> Iterator[bytes]:

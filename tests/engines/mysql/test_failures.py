@@ -102,25 +102,26 @@ def test_missing_trigger_privilege_is_a_warning() -> None:
             assert report.tables == {"t": 0}
 
 
-def test_connection_killed_mid_dump_raises() -> None:
+@pytest.mark.parametrize("victim", ["first", "last"])
+def test_connection_killed_mid_dump_raises(victim: str) -> None:
+    """Any one of the dump's connections (the table is read by two) lost mid-table fails the dump."""
     with fresh_mysql_database("fk") as url:
         execute_script(
             url,
             [
                 "CREATE TABLE big (id INT PRIMARY KEY, payload VARCHAR(200))",
                 "INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_200000",
+                "ANALYZE TABLE big",
             ],
         )
         chunks = MySQLEngine(url).dump(DumpReport())
         next(chunks)
         next(chunks)
         with mysql_admin() as conn, conn.cursor() as cursor:
-            cursor.execute(
-                DUMP_CONNECTION_ID,
-                (url.database,),
-            )
-            (dump_connection,) = cursor.fetchone()
-            cursor.execute(f"KILL {int(dump_connection)}")
+            cursor.execute(DUMP_CONNECTION_ID + " ORDER BY ID", (url.database,))
+            connections = [int(row[0]) for row in cursor.fetchall()]
+            assert len(connections) == 2
+            cursor.execute(f"KILL {connections[0 if victim == 'first' else -1]}")
         with pytest.raises(DumpError, match="failed"):
             for _ in chunks:
                 pass

@@ -1,0 +1,128 @@
+"""One consistent snapshot of a database, open on one connection or shared by several.
+
+InnoDB has no way to hand one transaction's snapshot to another connection, but snapshots started
+while nobody can change the tables see the same data. So for several readers, a separate connection
+takes `LOCK TABLES ... READ` on the database's tables (waiting at most LOCK_WAIT_SECONDS), every
+reader starts its snapshot, and the lock goes at once: writers wait a few milliseconds. When the lock
+cannot be had (no LOCK TABLES privilege, a long write transaction holding the tables, anything else)
+the dump reads through one connection and takes no lock at all, exactly like
+`mysqldump --single-transaction`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+
+from shared.dburl import DatabaseURL
+from shared.engines.mysql.connection import connect
+from shared.engines.mysql.schema import text
+from shared.engines.mysql.value_formats import quote_identifier
+
+type Connection = pymysql.connections.Connection[Any]
+
+LOCK_WAIT_SECONDS = 1
+LOCKABLE_KINDS = ("BASE TABLE", "SYSTEM VERSIONED", "SEQUENCE")
+SNAPSHOT_STATEMENTS = (
+    "SET SESSION sql_mode=''",
+    "SET time_zone='+00:00'",
+    # The server drops a reader that stalls past net_write_timeout (60 s by default), and a
+    # storage upload may pause that long while it retries.
+    "SET SESSION net_write_timeout=1800",
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+    "SAVEPOINT dump_table",  # before reading anything: later it may be refused
+)
+
+
+@dataclass
+class Readers:
+    """The dump's main connection, and the extra ones that share its snapshot (possibly none)."""
+
+    main: Connection
+    extra: list[Connection] = field(default_factory=list)
+    shared_tables: frozenset[str] = frozenset()
+    """The tables that were locked while the snapshots began: only these may be read by several readers."""
+    single_reason: str = ""
+    """Why there is no extra reader, when more than one was asked for."""
+
+    def close(self) -> None:
+        for connection in (self.main, *self.extra):
+            close_quietly(connection)
+
+
+def open_readers(url: DatabaseURL, count: int) -> Readers:
+    """`count` connections in one snapshot of `url`'s database, or just one if that cannot be arranged."""
+    main = connect(url)
+    readers = Readers(main)
+    try:
+        if count > 1:
+            _add_extra_readers(url, readers, count - 1)
+        if not readers.extra:
+            begin_snapshot(main)
+    except BaseException:
+        readers.close()
+        raise
+    return readers
+
+
+def begin_snapshot(connection: Connection) -> None:
+    cursor = connection.cursor()
+    for statement in SNAPSHOT_STATEMENTS:
+        cursor.execute(statement)
+
+
+def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
+    connections: list[Connection] = []
+    try:
+        connections = [connect(url) for _ in range(count + 1)]
+    except pymysql.MySQLError as exc:
+        readers.single_reason = f"more connections were refused ({exc.args[-1]})"
+    if len(connections) <= count:
+        for connection in connections:
+            close_quietly(connection)
+        return
+    locker, *extra = connections
+    try:
+        tables = _lockable_tables(locker, url.database)
+        try:
+            _lock(locker, url.database, tables)
+        except pymysql.MySQLError as exc:
+            readers.single_reason = f"the tables could not be locked for a moment ({exc.args[-1]})"
+        else:
+            readers.extra = extra
+            for connection in (readers.main, *extra):
+                begin_snapshot(connection)
+            locker.cursor().execute("UNLOCK TABLES")
+            readers.shared_tables = frozenset(tables)
+    finally:
+        close_quietly(locker)
+        if not readers.extra:
+            for connection in extra:
+                close_quietly(connection)
+
+
+def _lockable_tables(connection: Connection, database: str) -> list[str]:
+    cursor = connection.cursor()
+    cursor.execute(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE IN %s",
+        (database, LOCKABLE_KINDS),
+    )
+    return [text(name) for (name,) in cursor.fetchall()]
+
+
+def _lock(connection: Connection, database: str, tables: list[str]) -> None:
+    if not tables:
+        return
+    cursor = connection.cursor()
+    cursor.execute(f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+    qualified = (f"{quote_identifier(database)}.{quote_identifier(table)} READ" for table in tables)
+    cursor.execute("LOCK TABLES " + ", ".join(qualified))
+
+
+def close_quietly(connection: Connection) -> None:
+    with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
+        connection.close()
