@@ -41,7 +41,8 @@ _ESCAPES = (
 
 
 def _marked(expression: str) -> str:
-    # As a binary string, or CONCAT would convert the marks into the value's character set ('?').
+    # Every marked value is a binary string, or CONCAT may convert the marks into the value's (or a
+    # neighbouring value's) character set: '?'. Which operand wins depends on the whole row's types.
     return f"IFNULL(CONCAT({_MARK_SQL},CAST({expression} AS BINARY),{_MARK_SQL}),'NULL')"
 
 
@@ -53,7 +54,7 @@ def marked_expression(column: Column) -> str:
         # `0x` alone is not a valid literal: the empty value is written as '' (two marks).
         return (
             f"IF({name} IS NULL,'NULL',IF(OCTET_LENGTH({name})=0,"
-            f"CONCAT({_MARK_SQL},{_MARK_SQL}),CONCAT('0x',HEX({name}))))"
+            f"CAST(CONCAT({_MARK_SQL},{_MARK_SQL}) AS BINARY),CONCAT('0x',HEX({name}))))"
         )
     if kind in NUMBER_TYPES:
         return f"IFNULL({name},'NULL')"
@@ -79,7 +80,10 @@ def mark_pair_expression(column: Column) -> str | None:
 
 
 def marked_row_literal(columns: list[Column]) -> str:
-    """One row as `(v1,v2,...)` with marks for quotes (NULL when it exceeds max_allowed_packet)."""
+    """One row as `(v1,v2,...)` with marks for quotes (NULL when it exceeds max_allowed_packet).
+
+    Read it through `CAST(... AS BINARY)`, or the server converts the marks into text ('?').
+    """
     values = ",',',".join(marked_expression(column) for column in columns)
     return f"CONCAT('(',{values},')')"
 
