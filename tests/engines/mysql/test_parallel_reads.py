@@ -6,6 +6,7 @@ import dataclasses
 import random
 import threading
 import time
+from collections.abc import Generator
 
 import pymysql
 
@@ -138,6 +139,7 @@ def test_a_dump_abandoned_mid_table_stops_its_readers_and_closes_their_connectio
     with fresh_mysql_database("pa") as url:
         make_accounts(url)
         chunks = MySQLEngine(url).dump(DumpReport())
+        assert isinstance(chunks, Generator)
         next(chunks)
         next(chunks)
         with mysql_admin() as admin, admin.cursor() as cursor:
