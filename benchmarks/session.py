@@ -47,8 +47,8 @@ def run_session(sizes: Sequence[float], rounds: int, engines: Sequence[str], com
         f"Machine: {_machine()}",
         f"Tools: {_tool_versions()}",
         f"Stock restore flags: mariadb (none; the dump sets its own session), psql {PSQL_RESTORE_FLAGS} "
-        "(the flags our restorer gives psql); stock dumps: mariadb-dump --single-transaction --quick, "
-        "pg_dump (plain, defaults)",
+        "(one transaction, stop at the first error, like our restore); "
+        "stock dumps: mariadb-dump --single-transaction --quick, pg_dump (plain, defaults)",
     ]
     for line in header:
         _log(line)

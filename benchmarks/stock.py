@@ -8,7 +8,8 @@ from pathlib import Path
 from benchmarks.servers import Server
 
 PSQL_RESTORE_FLAGS = "-X -q -v ON_ERROR_STOP=1 --single-transaction"
-"""The same flags our PostgreSQL restorer gives psql, so both restores do the same work."""
+"""One transaction, stopping at the first error: what our PostgreSQL restore guarantees (it runs the dump
+over its own connection, without psql)."""
 
 
 def backup_command(server: Server, database: str, target: Path) -> str:

@@ -1,4 +1,4 @@
-"""PostgreSQL dump engine: the real pg_dump and psql, streamed, checked and version-aware."""
+"""PostgreSQL dump engine: the real pg_dump out, psycopg in; streamed, checked and version-aware."""
 
 from shared.engines.postgres.engine import PostgresEngine
 

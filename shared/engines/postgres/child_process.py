@@ -45,17 +45,13 @@ _F_SETPIPE_SZ = 1031
 _PIPE_BYTES = 1 << 20
 
 
-def start(args: Sequence[str], env: dict[str, str], *, feed_stdin: bool) -> subprocess.Popen[bytes]:
+def start(args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start a child whose stdout we read (pg_dump) and whose stderr a `StderrCollector` drains."""
     process = subprocess.Popen(
-        list(args),
-        stdin=subprocess.PIPE if feed_stdin else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL if feed_stdin else subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
+        list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
-    data_pipe = process.stdin if feed_stdin else process.stdout
-    if data_pipe is not None:
-        _widen(data_pipe.fileno())
+    if process.stdout is not None:
+        _widen(process.stdout.fileno())
     return process
 
 
@@ -66,7 +62,7 @@ def _widen(descriptor: int) -> None:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Kill the child if it still runs (a dump or restore abandoned midway) and reap it."""
+    """Kill the child if it still runs (a dump abandoned midway) and reap it."""
     if process.poll() is None:
         process.kill()
     process.wait()

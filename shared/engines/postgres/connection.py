@@ -1,4 +1,4 @@
-"""How the client tools reach the server: libpq environment variables, never command-line secrets."""
+"""How pg_dump, psql and our own connections reach the server, the password never as an argument."""
 
 from __future__ import annotations
 
@@ -17,19 +17,37 @@ def libpq_environment(url: DatabaseURL, inherited: Mapping[str, str]) -> dict[st
     The password travels as PGPASSWORD in the child's environment only, never as an argument.
     """
     env = {key: value for key, value in inherited.items() if not key.startswith("PG")}
-    host, port = _host_and_port(url)
-    env.update(
-        PGHOST=host,
-        PGPORT=str(port),
-        PGUSER=url.user,
-        PGDATABASE=url.database,
-        PGCONNECT_TIMEOUT=str(CONNECT_TIMEOUT_SECONDS),
-        PGAPPNAME=APPLICATION_NAME,
-        PGCLIENTENCODING="UTF8",
-    )
-    if url.password:
-        env["PGPASSWORD"] = url.password
+    env.update({_ENVIRONMENT_NAMES[keyword]: value for keyword, value in connection_parameters(url).items()})
     return env
+
+
+def connection_parameters(url: DatabaseURL) -> dict[str, str]:
+    """libpq's connection keywords for `url` (psycopg takes them too); `password` only when there is one."""
+    host, port = _host_and_port(url)
+    parameters = {
+        "host": host,
+        "port": str(port),
+        "user": url.user,
+        "dbname": url.database,
+        "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
+        "application_name": APPLICATION_NAME,
+        "client_encoding": "UTF8",
+    }
+    if url.password:
+        parameters["password"] = url.password
+    return parameters
+
+
+_ENVIRONMENT_NAMES = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "user": "PGUSER",
+    "dbname": "PGDATABASE",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "application_name": "PGAPPNAME",
+    "client_encoding": "PGCLIENTENCODING",
+    "password": "PGPASSWORD",
+}
 
 
 def _host_and_port(url: DatabaseURL) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""Read a plain-SQL pg_dump stream once, in chunks: count each COPY block's rows and adapt a few lines.
+"""Read a plain-SQL pg_dump stream once, in chunks: count each COPY block's rows, drop rejected SET lines.
 
 COPY data passes through as slices of the incoming chunks (rows are counted with `bytes.count`, never
 split in Python); only the SQL text between COPY blocks is looked at line by line.
@@ -12,9 +12,9 @@ from shared.engines.postgres.header_filter import rejected_by_server
 
 TRAILER = b"-- PostgreSQL database dump complete\n"
 _DATA_COMMENT = b"-- Data for Name: "
-_SECTION_COMMENTS = (b"-- Name: ", _DATA_COMMENT)
-_LARGE_OBJECT_SECTIONS = (b"; Type: BLOBS;", b"; Type: LARGE OBJECTS;", b"; Type: BLOB DATA;")
-_TRANSACTION_CONTROL = (b"BEGIN;\n", b"COMMIT;\n")
+SECTION_COMMENTS = (b"-- Name: ", _DATA_COMMENT)
+"""The comment lines that open each object's part of the dump."""
+LARGE_OBJECT_SECTIONS = (b"; Type: BLOBS;", b"; Type: LARGE OBJECTS;", b"; Type: BLOB DATA;")
 _COPY_END = b"\n\\."
 _IDENTIFIER = rb'"(?:[^"]|"")*"|[^\s."(]+'
 _COPY_HEADER = re.compile(
@@ -26,21 +26,17 @@ class PlainDumpScanner:
     """Feed it the dump's chunks in order; it returns them (adapted) and records what it saw.
 
     `server_major` drops `SET` lines that a server of that major version rejects (version skew).
-    `drop_transaction_control` removes the `BEGIN;`/`COMMIT;` pg_dump puts around large objects, which
-    would otherwise end the single transaction a restore runs in.
     """
 
-    def __init__(self, server_major: int, *, drop_transaction_control: bool = False) -> None:
+    def __init__(self, server_major: int) -> None:
         self.rows: dict[str, int] = {}
         self.trailer_seen = False
         self._server_major = server_major
-        self._drop_transaction_control = drop_transaction_control
         self._partial_line = bytearray()
         self._copy_table: str | None = None
         self._copy_tail = b""
         self._copy_may_follow = False
         self._copy_header = bytearray()
-        self._in_large_objects = False
 
     @property
     def inside_copy(self) -> bool:
@@ -92,17 +88,12 @@ class PlainDumpScanner:
         if copy_may_follow and line.startswith(b"COPY "):
             self._add_to_copy_header(line)
             return True
-        if line.startswith(b"SET ") and rejected_by_server(line, self._server_major):
-            return False
-        return not (
-            self._drop_transaction_control and self._in_large_objects and line in _TRANSACTION_CONTROL
-        )
+        return not (line.startswith(b"SET ") and rejected_by_server(line, self._server_major))
 
     def _note_comment(self, line: bytes) -> None:
         if line == TRAILER:
             self.trailer_seen = True
-        elif line.startswith(_SECTION_COMMENTS):
-            self._in_large_objects = any(marker in line for marker in _LARGE_OBJECT_SECTIONS)
+        elif line.startswith(SECTION_COMMENTS):
             self._copy_may_follow = line.startswith(_DATA_COMMENT) and b"; Type: TABLE DATA;" in line
 
     def _add_to_copy_header(self, line: bytes) -> None:

@@ -1,18 +1,31 @@
-"""Replace a database's contents with a plain-SQL dump, through psql, in one transaction."""
+"""Replace a database's contents with a plain-SQL dump over one psycopg connection, in one transaction.
+
+No psql in between: statements go to the server in batches, COPY data in large slices (`dump_splitter`),
+while a thread reads, decompresses and splits what comes next. Nothing is committed unless every
+statement ran and the dump proved complete.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Iterable, Iterator
 
-from shared.engines.postgres import child_process
-from shared.engines.postgres.dump_scanner import PlainDumpScanner
-from shared.engines.postgres.tools import ClientTools
+import psycopg
+from psycopg import conninfo
+
+from shared.dburl import DatabaseURL
+from shared.engines.postgres.connection import connection_parameters
+from shared.engines.postgres.dump_splitter import (
+    CopyEnd,
+    CopyRows,
+    CopyStart,
+    DumpSplitter,
+    Piece,
+    Statements,
+)
+from shared.engines.postgres.server_facts import major_version
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
-
-PSQL_FLAGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-")
+from shared.redaction import redact
 
 # Runs first, inside the restore's transaction: everything the dump does not recreate goes away.
 # PostgreSQL 15's pg_dump never writes CREATE SCHEMA public (it assumes the schema exists), so the
@@ -44,57 +57,76 @@ RESET client_min_messages;
 """
 
 
-def restore_stream(
-    tools: ClientTools, env: dict[str, str], server_major: int, where: str, chunks: Iterable[bytes]
-) -> None:
-    """Feed CLEAR_DATABASE and then the dump to psql; raise `RestoreError`, committing nothing, on failure."""
-    scanner = PlainDumpScanner(server_major, drop_transaction_control=True)
-    process = child_process.start([tools.psql, *PSQL_FLAGS], env, feed_stdin=True)
-    stderr = child_process.StderrCollector(_pipe(process.stderr))
-    stdin = _pipe(process.stdin)
-    input_finished = False
-    psql_reading = True
+def restore_stream(url: DatabaseURL, where: str, chunks: Iterable[bytes]) -> None:
+    """Run CLEAR_DATABASE and then the dump in `chunks`, in one transaction, committed only at the end.
+
+    Raises `RestoreError` (nothing committed) when the server refuses anything, the session ends or the dump
+    is incomplete; an exception from `chunks` itself passes through, also with nothing committed.
+    """
+    settings = conninfo.make_conninfo(**connection_parameters(url))
     try:
-        psql_reading = _send(stdin, CLEAR_DATABASE)
-        # Reading, verifying and decompressing run a few chunks ahead, so psql never waits for them.
-        for chunk in prefetched(chunks, name="restore-reader"):
-            if not psql_reading:
-                break  # psql met an error and stopped; its exit code and stderr say which
-            psql_reading = _send(stdin, scanner.feed(chunk))
-        if psql_reading:
-            _send(stdin, scanner.finish())
-            if scanner.inside_copy or not scanner.trailer_seen:
-                raise RestoreError(
-                    f"The dump to restore into {where} is incomplete (no 'dump complete' trailer); "
-                    "nothing was changed."
-                )
-        input_finished = True
+        connection = psycopg.connect(settings, prepare_threshold=None)
+    except psycopg.Error as exc:
+        reason = _message(exc, url)
+        raise RestoreError(f"Cannot connect to the PostgreSQL database {where}: {reason}") from None
+    failed = f"Restoring into {where} failed, and the database was left as it was"
+    with connection:  # leaving it by an exception rolls back
+        try:
+            _load(connection, chunks)
+            connection.commit()
+        except psycopg.Error as exc:
+            raise RestoreError(f"{failed}: {_message(exc, url)}") from None
+        except RestoreError as exc:
+            raise RestoreError(f"{failed}: {exc}") from None
+
+
+def _load(connection: psycopg.Connection[tuple[object, ...]], chunks: Iterable[bytes]) -> None:
+    standard_strings = connection.info.parameter_status("standard_conforming_strings") != "off"
+    splitter = DumpSplitter(major_version(connection.info.server_version), standard_strings=standard_strings)
+    cursor = connection.cursor()
+    cursor.execute(CLEAR_DATABASE)
+    # Reading, decompressing and splitting run a few pieces ahead on a thread, so the server never waits.
+    pieces = prefetched(_pieces(splitter, chunks), name="restore-reader")
+    try:
+        for piece in pieces:
+            if isinstance(piece, Statements):
+                cursor.execute(piece.sql)
+            elif isinstance(piece, CopyStart):
+                _copy(cursor, piece.statement, pieces)
+            else:
+                raise AssertionError(f"COPY data outside a COPY block: {piece!r}")
     finally:
-        if not input_finished:
-            # psql commits at the end of its input: kill it instead, so the server rolls everything back.
-            child_process.stop(process)
-        _close_quietly(stdin)
-    exit_code = process.wait()
-    messages = stderr.text()
-    if exit_code != 0 or not psql_reading or child_process.error_lines(messages):
-        reason = messages or f"psql stopped early with exit code {exit_code}"
-        raise RestoreError(f"Restoring into {where} failed, and the database was left as it was: {reason}")
+        _stop(pieces)
 
 
-def _send(stdin: IO[bytes], data: bytes) -> bool:
-    """Write to psql; False once psql has stopped reading (it exited after an error)."""
+def _pieces(splitter: DumpSplitter, chunks: Iterable[bytes]) -> Iterator[Piece]:
+    source = iter(chunks)
     try:
-        stdin.write(data)
-    except BrokenPipeError:
-        return False
-    return True
+        for chunk in source:
+            yield from splitter.feed(chunk)
+    finally:
+        _stop(source)
+    yield from splitter.finish()
 
 
-def _close_quietly(stdin: IO[bytes]) -> None:
-    with contextlib.suppress(BrokenPipeError):
-        stdin.close()
+def _stop(iterator: Iterator[object]) -> None:
+    """Close a generator now (its thread or file goes), not when the garbage collector gets to it."""
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()
 
 
-def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
-    assert stream is not None
-    return stream
+def _copy(cursor: psycopg.Cursor[tuple[object, ...]], statement: bytes, pieces: Iterator[Piece]) -> None:
+    """Run a COPY ... FROM stdin, sending its data from `pieces` up to its CopyEnd."""
+    with cursor.copy(statement) as copy:
+        for piece in pieces:
+            if isinstance(piece, CopyEnd):
+                return
+            assert isinstance(piece, CopyRows)
+            copy.write(piece.data)
+        raise RestoreError("the dump is incomplete (it ends inside the data of a COPY block)")
+
+
+def _message(exc: psycopg.Error, url: DatabaseURL) -> str:
+    """The server's (or libpq's) words, with the password masked should they ever hold it."""
+    return redact(str(exc).strip() or type(exc).__name__, [url.password])

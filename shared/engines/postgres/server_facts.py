@@ -35,7 +35,12 @@ class ServerFacts:
 
     @property
     def major(self) -> int:
-        return self.version_num // 10000 if self.version_num >= 100000 else self.version_num // 100
+        return major_version(self.version_num)
+
+
+def major_version(version_num: int) -> int:
+    """The major version of a `server_version_num`: 150020 gives 15 (and 90624, before 10, gives 906)."""
+    return version_num // 10000 if version_num >= 100000 else version_num // 100
 
 
 def ask_server(tools: ClientTools, env: dict[str, str], where: str) -> ServerFacts:

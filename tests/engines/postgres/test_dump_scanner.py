@@ -1,4 +1,4 @@
-"""The plain-dump scanner: row counts at any chunk boundary, version-skew filtering, LO transactions."""
+"""The plain-dump scanner (dump side): row counts at any chunk boundary, version-skew filtering."""
 
 from __future__ import annotations
 
@@ -90,13 +90,6 @@ def test_every_single_byte_boundary_gives_the_same_counts() -> None:
         scanner = PlainDumpScanner(15)
         assert scan(DUMP, [cut], scanner) == DUMP
         assert scanner.rows == {"Mixed.a b": 4, "public.empty": 0, "public.last": 2}, cut
-
-
-def test_restore_mode_drops_only_the_large_object_transaction_lines() -> None:
-    scanner = PlainDumpScanner(15, drop_transaction_control=True)
-    out = scan(DUMP, [], scanner)
-    assert out.count(b"BEGIN;\n") == 1 and out.count(b"COMMIT;\n") == 1  # the COPY rows of "last" stay
-    assert b"lo_open" in out
 
 
 def test_a_dump_cut_inside_copy_data_is_seen_as_incomplete() -> None:
