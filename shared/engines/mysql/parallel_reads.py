@@ -27,8 +27,10 @@ from shared.engines.mysql.value_formats import quote_identifier
 
 SPAN_BYTES = 8 << 20
 """About how much table data (InnoDB's estimate) one span covers."""
-PARALLEL_MIN_BYTES = 2 * SPAN_BYTES
-"""Smaller tables are read by one connection: threads would cost more than they save."""
+SPAN_KEYS = 16_384
+"""At least this many keys per span when the estimate is low (InnoDB's statistics lag behind a fresh load)."""
+MAX_SPANS_BY_KEYS = 64
+"""Spans cut by key count alone, which may be mostly empty where keys are sparse (one cheap query each)."""
 MAX_SPANS = 4096
 QUEUED_BATCHES_PER_READER = 2
 STOP_POLL_SECONDS = 0.1
@@ -56,10 +58,11 @@ def key_spans(cursor: Any, database: str, table: Table, key: str, readers: int) 
     if lowest is None:
         return []
     lowest, highest = int(lowest), int(highest)
-    count = min(MAX_SPANS, data_bytes // SPAN_BYTES, highest - lowest + 1)
-    if readers < 2 or data_bytes < PARALLEL_MIN_BYTES or count < 2:
+    keys = highest - lowest + 1
+    count = min(MAX_SPANS, keys, max(data_bytes // SPAN_BYTES, min(MAX_SPANS_BY_KEYS, keys // SPAN_KEYS)))
+    if readers < 2 or count < 2:
         return [(lowest, None)]
-    width = -(-(highest - lowest + 1) // count)
+    width = -(-keys // count)
     starts = range(lowest, highest + 1, width)
     return [(start, start + width) for start in starts[:-1]] + [(starts[-1], None)]
 
