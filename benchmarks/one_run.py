@@ -4,7 +4,7 @@
     BENCH_DATABASE_URL=... python -m benchmarks.one_run restore DIR NAME
 
 Prints one JSON line: seconds, raw and stored bytes, and the peak RSS of this process and of its children
-(pg_dump/psql for PostgreSQL). The URL comes from the environment so no password is ever an argument.
+(pg_dump for a PostgreSQL backup). The URL comes from the environment so no password is ever an argument.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def render(results: Sequence[EngineFigures]) -> str:
     lines = [
         "| engine | dataset | our SQL | stock SQL | backup ours s | backup stock s | backup ratio | our MB/s "
         "| our .gz MB | gzip -1 MB | restore ours s | restore stock s | restore ratio "
-        "| RSS backup MiB | RSS restore MiB | pg_dump/psql RSS MiB |",
+        "| RSS backup MiB | RSS restore MiB | pg_dump RSS MiB |",
         "|---" * 16 + "|",
     ]
     for figures in results:
