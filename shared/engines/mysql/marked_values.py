@@ -21,6 +21,7 @@ from shared.engines.mysql.value_formats import (
     SINGLE_PRECISION_TYPES,
     TEMPORAL_TYPES,
     Column,
+    literal_expression,
     quote_identifier,
 )
 
@@ -56,11 +57,8 @@ def marked_expression(column: Column) -> str:
             f"IF({name} IS NULL,'NULL',IF(OCTET_LENGTH({name})=0,"
             f"CAST(CONCAT({_MARK_SQL},{_MARK_SQL}) AS BINARY),CONCAT('0x',HEX({name}))))"
         )
-    if kind in NUMBER_TYPES:
-        return f"IFNULL({name},'NULL')"
-    if kind in SINGLE_PRECISION_TYPES:
-        # A FLOAT printed with its own few digits loads back as a different float; the double's digits do not.
-        return f"IFNULL(CAST({name} AS DOUBLE),'NULL')"
+    if kind in NUMBER_TYPES or kind in SINGLE_PRECISION_TYPES:
+        return literal_expression(column)  # numbers have no quotes to mark
     if kind in BIT_TYPES:
         return f"IF({name} IS NULL,'NULL',CONCAT('b',{_MARK_SQL},CAST(BIN({name}+0) AS BINARY),{_MARK_SQL}))"
     if kind in TEMPORAL_TYPES or column.charset.lower() in UTF8_CHARSETS:
