@@ -46,8 +46,6 @@ class Readers:
     extra: list[Connection] = field(default_factory=list)
     shared_tables: frozenset[str] = frozenset()
     """The tables that were locked while the snapshots began: only these may be read by several readers."""
-    single_reason: str = ""
-    """Why there is no extra reader, when more than one was asked for."""
 
     def close(self) -> None:
         for connection in (self.main, *self.extra):
@@ -76,22 +74,16 @@ def begin_snapshot(connection: Connection) -> None:
 
 
 def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
-    connections: list[Connection] = []
-    try:
-        connections = [connect(url) for _ in range(count + 1)]
-    except pymysql.MySQLError as exc:
-        readers.single_reason = f"more connections were refused ({exc.args[-1]})"
-    if len(connections) <= count:
-        for connection in connections:
-            close_quietly(connection)
+    connections = _more_connections(url, count + 1)
+    if not connections:
         return
     locker, *extra = connections
     try:
         tables = _lockable_tables(locker, url.database)
         try:
             _lock(locker, url.database, tables)
-        except pymysql.MySQLError as exc:
-            readers.single_reason = f"the tables could not be locked for a moment ({exc.args[-1]})"
+        except pymysql.MySQLError:
+            pass  # no LOCK TABLES privilege, a long write transaction...: one reader, no lock
         else:
             readers.extra = extra
             for connection in (readers.main, *extra):
@@ -103,6 +95,19 @@ def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
         if not readers.extra:
             for connection in extra:
                 close_quietly(connection)
+
+
+def _more_connections(url: DatabaseURL, count: int) -> list[Connection]:
+    """`count` new connections, or none (and none left open) if the server refuses one of them."""
+    opened: list[Connection] = []
+    try:
+        for _ in range(count):
+            opened.append(connect(url))
+    except pymysql.MySQLError:
+        for connection in opened:
+            close_quietly(connection)
+        return []
+    return opened
 
 
 def _lockable_tables(connection: Connection, database: str) -> list[str]:

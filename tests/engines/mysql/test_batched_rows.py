@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import MySQLEngine
-from shared.engines.mysql.batches import FIRST_BATCH_ROWS, batched_values
+from shared.engines.mysql.batches import FIRST_BATCH_ROWS, RowReader, batched_values
 from shared.engines.mysql.connection import connect
 from shared.engines.mysql.dumper import STATEMENT_BYTES
 from shared.engines.mysql.schema import Table, list_tables
+from shared.engines.mysql.snapshot import Connection
 from tests.databases import fresh_mysql_database
 from tests.engines.mysql.inventory import connection, execute_script, inventory, stock_client_load
 
@@ -116,19 +117,17 @@ def test_small_budget_batches_stay_within_it_and_hold_every_key_once() -> None:
         (table,) = _tables(url)
         assert table.integer_key == "id"
         per_row_ranges: list[str] = []
-        conn = connect(url)  # the dumper's own settings: text comes back as bytes
-        try:
-            cursor = conn.cursor()
 
+        def row_reader_for(conn: Connection) -> RowReader:
             def read_rows(sql: str, args: tuple[object, ...]) -> Iterator[bytes]:
                 per_row_ranges.append(sql)
                 with conn.cursor() as rows:
                     rows.execute(sql, args or None)
                     return iter([bytes(value) for (value,) in rows.fetchall()])
 
-            pieces = list(batched_values(cursor, url.database, table, "id", budget, read_rows))
-        finally:
-            conn.close()
+            return read_rows
+
+        pieces = read_batches(url, table, budget, row_reader_for)
         assert sum(rows for _, rows in pieces) == 602
         assert all(len(values) <= budget for values, rows in pieces if rows > 1)
         assert len(per_row_ranges) >= 1  # the 2500-byte row cannot share or fit a batch
@@ -150,17 +149,24 @@ def test_batches_that_escaping_makes_too_long_are_split() -> None:
             ],
         )
         (table,) = _tables(url)
-        conn = connect(url)
-        try:
-            pieces = list(batched_values(conn.cursor(), url.database, table, "id", budget, _no_row_reads))
-        finally:
-            conn.close()
+        pieces = read_batches(url, table, budget, lambda conn: _no_row_reads)
         assert sum(rows for _, rows in pieces) == 500
         assert all(len(values) <= budget for values, _ in pieces)
         assert max(rows for _, rows in pieces) > 1
         data, report = dump(url)
         assert report.tables == {"quotes": 500}
         restores_identically(url, data)
+
+
+def read_batches(
+    url: DatabaseURL, table: Table, budget: int, row_reader_for: Callable[[Connection], RowReader]
+) -> list[tuple[bytes, int]]:
+    """All of `table`'s batches, read on a connection with the dumper's own settings (text as bytes)."""
+    conn = connect(url)
+    try:
+        return list(batched_values(conn.cursor(), url.database, table, "id", budget, row_reader_for(conn)))
+    finally:
+        conn.close()
 
 
 def _no_row_reads(sql: str, args: tuple[object, ...]) -> Iterator[bytes]:

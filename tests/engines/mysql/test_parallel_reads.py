@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import threading
 import time
@@ -13,6 +14,9 @@ import pymysql
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import MySQLEngine
+from shared.engines.mysql.connection import connect
+from shared.engines.mysql.parallel_reads import MAX_SPANS_BY_KEYS, key_spans
+from shared.engines.mysql.schema import list_tables
 from tests.databases import MYSQL_HOST, MYSQL_PORT, fresh_mysql_database, mysql_admin
 from tests.engines.mysql.inventory import connection, execute_script, inventory
 from tests.engines.mysql.test_failures import limited_user
@@ -125,6 +129,49 @@ def test_a_user_without_lock_tables_dumps_through_one_connection() -> None:
         with fresh_mysql_database("plr") as target:
             MySQLEngine(target).restore([data])
             assert inventory(target) == inventory(url)
+
+
+def test_one_reader_when_the_server_refuses_more_connections() -> None:
+    with fresh_mysql_database("pc") as url:
+        make_accounts(url)
+        grants = [f"SELECT, SHOW VIEW, LOCK TABLES ON `{url.database}`.*"]
+        with limited_user(url.database, grants) as (user, password):
+            with mysql_admin() as admin, admin.cursor() as cursor:
+                # The dump, its lock holder and one more reader would be three.
+                cursor.execute(f"ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS 2")
+            report = DumpReport()
+            limited = dataclasses.replace(url, user=user, password=password)
+            data = b"".join(MySQLEngine(limited).dump(report))
+        assert report.readers == 1 and report.tables == {"accounts": ROWS}
+        with fresh_mysql_database("pcr") as target:
+            MySQLEngine(target).restore([data])
+            assert total_balance(target) == (ROWS, ROWS * BALANCE)
+
+
+def test_key_spans_tile_the_keys_even_when_the_size_estimate_is_small() -> None:
+    with fresh_mysql_database("ps") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE narrow (id INT PRIMARY KEY)",  # ~1.5 MB: below one span by size
+                "INSERT INTO narrow SELECT seq FROM seq_1_to_40000",
+                "CREATE TABLE sparse (id BIGINT PRIMARY KEY)",
+                "INSERT INTO sparse VALUES (1), (5000000000)",
+                "ANALYZE TABLE narrow, sparse",
+            ],
+        )
+        conn = connect(url)
+        try:
+            tables = {table.name: table for table in list_tables(conn.cursor(), url.database)}
+            narrow = key_spans(conn.cursor(), url.database, tables["narrow"], "id", readers=2)
+            alone = key_spans(conn.cursor(), url.database, tables["narrow"], "id", readers=1)
+            sparse = key_spans(conn.cursor(), url.database, tables["sparse"], "id", readers=2)
+        finally:
+            conn.close()
+        assert narrow == [(1, 20001), (20001, None)]
+        assert alone == [(1, None)]
+        assert len(sparse) == MAX_SPANS_BY_KEYS and sparse[0][0] == 1 and sparse[-1][1] is None
+        assert all(stop == following[0] for (_, stop), following in itertools.pairwise(sparse))
 
 
 def test_one_reader_when_asked_for() -> None:
