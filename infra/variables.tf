@@ -65,7 +65,7 @@ variable "strip_definers" {
 variable "mysql_readers" {
   description = "Connections that read a MySQL database's large tables at once (1-8). More than 1 holds LOCK TABLES ... READ for a moment while their snapshots start; 1 takes no lock."
   type        = number
-  default     = 2
+  default     = 3
   validation {
     condition     = var.mysql_readers >= 1 && var.mysql_readers <= 8 && floor(var.mysql_readers) == var.mysql_readers
     error_message = "mysql_readers must be a whole number from 1 to 8."

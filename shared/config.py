@@ -77,7 +77,7 @@ class Config:
     compression: Compression = Compression.GZIP
     compression_level: int | None = None
     strip_definers: bool = False
-    mysql_readers: int = 2
+    mysql_readers: int = 3
     """Connections that read a MySQL database's large tables at once; 1 reads through one, with no lock."""
     lock_ttl_seconds: int = 600
     pg_bin_dir: Path | None = None
@@ -152,7 +152,7 @@ class Config:
             compression=_choice(environ, "BACKUP_COMPRESSION", Compression, Compression.GZIP),
             compression_level=_optional_int(environ, "BACKUP_COMPRESSION_LEVEL"),
             strip_definers=_bool(environ, "BACKUP_STRIP_DEFINERS", False),
-            mysql_readers=_int(environ, "BACKUP_MYSQL_READERS", 2, minimum=1, maximum=8),
+            mysql_readers=_int(environ, "BACKUP_MYSQL_READERS", 3, minimum=1, maximum=8),
             lock_ttl_seconds=_int(environ, "BACKUP_LOCK_TTL_SECONDS", 600, minimum=30),
             pg_bin_dir=_optional_path(environ, "BACKUP_PG_BIN_DIR"),
             catalog=_one_of(environ, "BACKUP_CATALOG", ("sqlite", "firestore"), "sqlite"),

@@ -26,7 +26,7 @@ class DumpReport:
 class DumpOptions:
     strip_definers: bool = False
     """Leave DEFINER clauses out (Cloud SQL imports need this)."""
-    mysql_readers: int = 2
+    mysql_readers: int = 3
     """Connections that read a MySQL database's large tables at once (1: one, and no lock at all)."""
 
 

@@ -26,7 +26,9 @@ from shared.engines.mysql.value_formats import (
 )
 
 MARK = b"\xff"
-_MARK_SQL = "CHAR(255)"  # a binary string; the literal 0xFF would be read as (invalid) utf8mb4 text
+_MARK_SQL = "X'FF'"
+"""A binary string (a quoted '\xff' would be read as invalid utf8mb4 text). A literal, unlike CHAR(255),
+which the server calls again for every value (~10% of its time on text-heavy tables)."""
 UTF8_CHARSETS = frozenset({"utf8mb4", "utf8mb3", "utf8", "ascii"})
 
 # In this order: the backslash first, the marks last. The same escapes as QUOTE(), plus CR, which the

@@ -98,12 +98,16 @@ def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
 
 
 def _more_connections(url: DatabaseURL, count: int) -> list[Connection]:
-    """`count` new connections, or none (and none left open) if the server refuses one of them."""
+    """Up to `count` new connections, as many as the server allows; none (and none left open) if under two.
+
+    A lock holder and one more reader are the least worth having; a user capped below `count`
+    connections still gets that many readers.
+    """
     opened: list[Connection] = []
-    try:
+    with contextlib.suppress(pymysql.MySQLError):
         for _ in range(count):
             opened.append(connect(url))
-    except pymysql.MySQLError:
+    if len(opened) < 2:
         for connection in opened:
             close_quietly(connection)
         return []

@@ -1,4 +1,4 @@
-"""Large tables are read by two connections that share one snapshot; without the lock, by one."""
+"""Large tables are read by several connections that share one snapshot; without the lock, by one."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.engines.mysql.inventory import connection, execute_script, inventory
 from tests.engines.mysql.test_failures import limited_user
 
 ROWS = 150_000
-"""About 40 MB of InnoDB data: several key spans, so both connections read the table."""
+"""About 40 MB of InnoDB data: several key spans, so every reader reads part of the table."""
 BALANCE = 100
 OTHER_CONNECTIONS = (
     "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()"
@@ -71,7 +71,7 @@ def total_balance(url: DatabaseURL) -> tuple[int, int]:
         return int(count), int(total)
 
 
-def test_two_readers_see_one_moment_while_transfers_commit() -> None:
+def test_the_readers_see_one_moment_while_transfers_commit() -> None:
     with fresh_mysql_database("pr") as url, fresh_mysql_database("prr") as target:
         make_accounts(url)
         transfers = Transfers(url)
@@ -88,7 +88,7 @@ def test_two_readers_see_one_moment_while_transfers_commit() -> None:
         finally:
             transfers.stopped.set()
             transfers.join()
-        assert report.readers == 2
+        assert report.readers == DumpOptions().mysql_readers > 1
         assert report.tables == {"accounts": ROWS}
         assert commits_during_dump > 40
         MySQLEngine(target).restore(chunks)
@@ -148,6 +148,23 @@ def test_one_reader_when_the_server_refuses_more_connections() -> None:
             assert total_balance(target) == (ROWS, ROWS * BALANCE)
 
 
+def test_a_user_allowed_fewer_connections_gets_as_many_readers_as_it_can_open() -> None:
+    with fresh_mysql_database("pf") as url:
+        make_accounts(url)
+        grants = [f"SELECT, SHOW VIEW, LOCK TABLES ON `{url.database}`.*"]
+        with limited_user(url.database, grants) as (user, password):
+            with mysql_admin() as admin, admin.cursor() as cursor:
+                # Three readers need four connections with the lock holder; three allow two readers.
+                cursor.execute(f"ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS 3")
+            report = DumpReport()
+            limited = dataclasses.replace(url, user=user, password=password)
+            data = b"".join(MySQLEngine(limited, DumpOptions(mysql_readers=3)).dump(report))
+        assert report.readers == 2 and report.tables == {"accounts": ROWS}
+        with fresh_mysql_database("pfr") as target:
+            MySQLEngine(target).restore([data])
+            assert total_balance(target) == (ROWS, ROWS * BALANCE)
+
+
 def test_key_spans_tile_the_keys_even_when_the_size_estimate_is_small() -> None:
     with fresh_mysql_database("ps") as url:
         execute_script(
@@ -191,7 +208,7 @@ def test_a_dump_abandoned_mid_table_stops_its_readers_and_closes_their_connectio
         next(chunks)
         with mysql_admin() as admin, admin.cursor() as cursor:
             cursor.execute(OTHER_CONNECTIONS, (url.database,))
-            assert cursor.fetchone()[0] == 2
+            assert cursor.fetchone()[0] == DumpOptions().mysql_readers
         chunks.close()
         deadline = time.monotonic() + 10
         with mysql_admin() as admin, admin.cursor() as cursor:
