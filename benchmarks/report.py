@@ -70,7 +70,7 @@ def _targets(results: Sequence[EngineFigures]) -> list[str]:
         lines.append(
             f"- {figures.label} {figures.size_mb:g} MB: backup {backup:.2f}× (≥ {BACKUP_TARGET}: "
             f"{_verdict(backup >= BACKUP_TARGET)}), restore {restore:.2f}× (≥ {RESTORE_TARGET}: "
-            f"{_verdict(restore >= RESTORE_TARGET)}); without Python's start-up: "
+            f"{_verdict(restore >= RESTORE_TARGET)}); without start-up and imports (a warm function): "
             f"backup {in_process_ratios(figures)[0]:.2f}×, restore {in_process_ratios(figures)[1]:.2f}×"
         )
     for label in dict.fromkeys(figures.label for figures in results):
