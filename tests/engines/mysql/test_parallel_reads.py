@@ -10,6 +10,7 @@ import time
 from collections.abc import Generator
 
 import pymysql
+import pytest
 
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
@@ -131,36 +132,27 @@ def test_a_user_without_lock_tables_dumps_through_one_connection() -> None:
             assert inventory(target) == inventory(url)
 
 
-def test_one_reader_when_the_server_refuses_more_connections() -> None:
+@pytest.mark.parametrize(
+    ("connections_allowed", "readers"),
+    [
+        (2, 1),  # the dump and a lock holder: no room for a second reader, so no lock and one reader
+        (3, 2),  # three readers and the lock holder would be four: two readers
+    ],
+)
+def test_a_user_capped_on_connections_gets_as_many_readers_as_it_can_open(
+    connections_allowed: int, readers: int
+) -> None:
     with fresh_mysql_database("pc") as url:
         make_accounts(url)
         grants = [f"SELECT, SHOW VIEW, LOCK TABLES ON `{url.database}`.*"]
         with limited_user(url.database, grants) as (user, password):
             with mysql_admin() as admin, admin.cursor() as cursor:
-                # The dump, its lock holder and one more reader would be three.
-                cursor.execute(f"ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS 2")
-            report = DumpReport()
-            limited = dataclasses.replace(url, user=user, password=password)
-            data = b"".join(MySQLEngine(limited).dump(report))
-        assert report.readers == 1 and report.tables == {"accounts": ROWS}
-        with fresh_mysql_database("pcr") as target:
-            MySQLEngine(target).restore([data])
-            assert total_balance(target) == (ROWS, ROWS * BALANCE)
-
-
-def test_a_user_allowed_fewer_connections_gets_as_many_readers_as_it_can_open() -> None:
-    with fresh_mysql_database("pf") as url:
-        make_accounts(url)
-        grants = [f"SELECT, SHOW VIEW, LOCK TABLES ON `{url.database}`.*"]
-        with limited_user(url.database, grants) as (user, password):
-            with mysql_admin() as admin, admin.cursor() as cursor:
-                # Three readers need four connections with the lock holder; three allow two readers.
-                cursor.execute(f"ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS 3")
+                cursor.execute(f"ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS {connections_allowed}")
             report = DumpReport()
             limited = dataclasses.replace(url, user=user, password=password)
             data = b"".join(MySQLEngine(limited, DumpOptions(mysql_readers=3)).dump(report))
-        assert report.readers == 2 and report.tables == {"accounts": ROWS}
-        with fresh_mysql_database("pfr") as target:
+        assert report.readers == readers and report.tables == {"accounts": ROWS}
+        with fresh_mysql_database("pcr") as target:
             MySQLEngine(target).restore([data])
             assert total_balance(target) == (ROWS, ROWS * BALANCE)
 
