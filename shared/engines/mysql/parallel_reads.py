@@ -3,8 +3,8 @@
 The key range is cut into spans; each reader thread takes the next span, reads it in batches
 (`batches.batched_values`) and hands the batches over a small bounded queue, so at most a few
 batches per reader are held in memory. The order of rows inside a table's INSERTs does not matter,
-so batches are written as they arrive. Formatting on the server is what a dump waits for; with two
-readers the server formats two batches at once.
+so batches are written as they arrive. The server's formatting and disk reads are what a dump waits
+for; with several readers the server works on several batches at once.
 
 A reader's error stops the others and is raised to the caller; a caller that stops early (the
 pipeline failed) stops the readers too.

@@ -100,8 +100,8 @@ def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
 def _more_connections(url: DatabaseURL, count: int) -> list[Connection]:
     """Up to `count` new connections, as many as the server allows; none (and none left open) if under two.
 
-    A lock holder and one more reader are the least worth having; a user capped below `count`
-    connections still gets that many readers.
+    A lock holder and one extra reader are the least worth having, so a user capped on connections
+    still gets as many readers as its cap leaves room for.
     """
     opened: list[Connection] = []
     with contextlib.suppress(pymysql.MySQLError):
