@@ -32,7 +32,6 @@ normally on a short dump.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pymysql
 import pymysql.cursors
@@ -41,11 +40,11 @@ from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import schema, script
 from shared.engines.mysql.batches import RowReader, batched_values
-from shared.engines.mysql.connection import describe_connection_error
+from shared.engines.mysql.connection import Connection, describe_connection_error
 from shared.engines.mysql.parallel_reads import key_spans, parallel_values
 from shared.engines.mysql.privileges import check_visibility
 from shared.engines.mysql.schema import Table
-from shared.engines.mysql.snapshot import Connection, Readers, open_readers
+from shared.engines.mysql.snapshot import Readers, open_readers
 from shared.engines.mysql.value_formats import quote_identifier, row_select
 from shared.errors import DumpError
 
@@ -166,7 +165,7 @@ class MySQLDumper:
 
     def _row_literals(
         self,
-        connection: pymysql.connections.Connection[Any],
+        connection: Connection,
         table: Table,
         sql: str,
         args: tuple[object, ...],

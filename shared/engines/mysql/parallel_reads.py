@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.engines.mysql.batches import BatchWidth, KeySpan, RowReader, batched_values
+from shared.engines.mysql.connection import Connection
 from shared.engines.mysql.schema import Table
-from shared.engines.mysql.snapshot import Connection
 from shared.engines.mysql.value_formats import quote_identifier
 
 SPAN_BYTES = 8 << 20

@@ -18,11 +18,9 @@ from typing import Any
 import pymysql
 
 from shared.dburl import DatabaseURL
-from shared.engines.mysql.connection import connect
+from shared.engines.mysql.connection import Connection, connect, same_tls_as
 from shared.engines.mysql.schema import text
 from shared.engines.mysql.value_formats import quote_identifier
-
-type Connection = pymysql.connections.Connection[Any]
 
 LOCK_WAIT_SECONDS = 1
 LOCKABLE_KINDS = ("BASE TABLE", "SYSTEM VERSIONED", "SEQUENCE")
@@ -74,7 +72,7 @@ def begin_snapshot(connection: Connection) -> None:
 
 
 def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
-    connections = _more_connections(url, count + 1)
+    connections = _more_connections(url, count + 1, same_tls_as(readers.main))
     if not connections:
         return
     locker, *extra = connections
@@ -97,16 +95,16 @@ def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
                 close_quietly(connection)
 
 
-def _more_connections(url: DatabaseURL, count: int) -> list[Connection]:
+def _more_connections(url: DatabaseURL, count: int, tls: dict[str, Any]) -> list[Connection]:
     """Up to `count` new connections, as many as the server allows; none (and none left open) if under two.
 
     A lock holder and one extra reader are the least worth having, so a user capped on connections
-    still gets as many readers as its cap leaves room for.
+    still gets as many readers as its cap leaves room for. `tls`: as the main connection's (`same_tls_as`).
     """
     opened: list[Connection] = []
     with contextlib.suppress(pymysql.MySQLError):
         for _ in range(count):
-            opened.append(connect(url))
+            opened.append(connect(url, tls))
     if len(opened) < 2:
         for connection in opened:
             close_quietly(connection)

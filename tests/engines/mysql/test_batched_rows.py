@@ -8,10 +8,9 @@ from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import MySQLEngine
 from shared.engines.mysql.batches import FIRST_BATCH_ROWS, RowReader, batched_values
-from shared.engines.mysql.connection import connect
+from shared.engines.mysql.connection import Connection, connect
 from shared.engines.mysql.dumper import STATEMENT_BYTES
 from shared.engines.mysql.schema import Table, list_tables
-from shared.engines.mysql.snapshot import Connection
 from tests.databases import fresh_mysql_database
 from tests.engines.mysql.inventory import connection, execute_script, inventory, stock_client_load
 
