@@ -25,13 +25,13 @@ _COPY_HEADER = re.compile(
 class PlainDumpScanner:
     """Feed it the dump's chunks in order; it returns them (adapted) and records what it saw.
 
-    `server_major` drops `SET` lines that a server of that major version rejects (version skew).
+    `server_release` drops `SET` lines that a server of that major release rejects (version skew).
     """
 
-    def __init__(self, server_major: int) -> None:
+    def __init__(self, server_release: int) -> None:
         self.rows: dict[str, int] = {}
         self.trailer_seen = False
-        self._server_major = server_major
+        self._server_release = server_release
         self._partial_line = bytearray()
         self._copy_table: str | None = None
         self._copy_tail = b""
@@ -88,7 +88,7 @@ class PlainDumpScanner:
         if copy_may_follow and line.startswith(b"COPY "):
             self._add_to_copy_header(line)
             return True
-        return not (line.startswith(b"SET ") and rejected_by_server(line, self._server_major))
+        return not (line.startswith(b"SET ") and rejected_by_server(line, self._server_release))
 
     def _note_comment(self, line: bytes) -> None:
         if line == TRAILER:

@@ -66,16 +66,16 @@ COPY_END = CopyEnd()
 class DumpSplitter:
     """Feed it the dump's chunks in order; each call returns the pieces that are complete so far.
 
-    `server_major` drops `SET` statements a server of that major version rejects; `standard_strings` is
+    `server_release` drops `SET` statements a server of that major release rejects; `standard_strings` is
     the server's `standard_conforming_strings` before the dump changes it. `finish` raises `RestoreError`
     unless the dump ended complete: outside COPY data and any statement, after pg_dump's trailer.
     """
 
     def __init__(
-        self, server_major: int, *, standard_strings: bool = True, batch_bytes: int = BATCH_BYTES
+        self, server_release: int, *, standard_strings: bool = True, batch_bytes: int = BATCH_BYTES
     ) -> None:
         self.trailer_seen = False
-        self._server_major = server_major
+        self._server_release = server_release
         self._batch_bytes = batch_bytes
         self._lexer = StatementLexer(self._note_comment, standard_strings=standard_strings)
         self._in_large_objects = False
@@ -200,7 +200,7 @@ class DumpSplitter:
     def _dropped(self, statement: bytes) -> bool:
         if statement == b";":
             return True
-        if statement.startswith(b"SET ") and rejected_by_server(statement, self._server_major):
+        if statement.startswith(b"SET ") and rejected_by_server(statement, self._server_release):
             return True
         if _TRANSACTION_CONTROL.match(statement):
             if self._in_large_objects and statement in _LARGE_OBJECT_TRANSACTION:

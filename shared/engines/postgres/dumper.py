@@ -30,7 +30,7 @@ def dump_stream(
 ) -> Iterator[bytes]:
     """Yield pg_dump's output in ~1 MiB chunks; fill `report`; raise `DumpError` unless it is complete."""
     report.server_version = facts.version
-    scanner = PlainDumpScanner(facts.major)
+    scanner = PlainDumpScanner(facts.release)
     process = child_process.start([tools.pg_dump, *PG_DUMP_FLAGS], env)
     stderr = child_process.StderrCollector(_pipe(process.stderr))
     stdout = _pipe(process.stdout)

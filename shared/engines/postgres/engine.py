@@ -58,4 +58,4 @@ class PostgresEngine:
         return ask_server(any_tools(self._tools_dir), self._env, self._where)
 
     def _tools_for(self, facts: ServerFacts) -> ClientTools:
-        return choose_tools(facts.major, tools_for_search(self._tools_dir))
+        return choose_tools(facts.release, tools_for_search(self._tools_dir))

@@ -22,7 +22,7 @@ from shared.engines.postgres.dump_splitter import (
     Piece,
     Statements,
 )
-from shared.engines.postgres.server_facts import major_version
+from shared.engines.postgres.releases import major_release
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
 from shared.redaction import redact
@@ -82,7 +82,7 @@ def restore_stream(url: DatabaseURL, where: str, chunks: Iterable[bytes]) -> Non
 
 def _load(connection: psycopg.Connection[tuple[object, ...]], chunks: Iterable[bytes]) -> None:
     standard_strings = connection.info.parameter_status("standard_conforming_strings") != "off"
-    splitter = DumpSplitter(major_version(connection.info.server_version), standard_strings=standard_strings)
+    splitter = DumpSplitter(major_release(connection.info.server_version), standard_strings=standard_strings)
     cursor = connection.cursor()
     cursor.execute(CLEAR_DATABASE)
     # Reading, decompressing and splitting run a few pieces ahead on a thread, so the server never waits.

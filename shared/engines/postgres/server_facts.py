@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
+from shared.engines.postgres.releases import major_release
 from shared.engines.postgres.tools import ClientTools
 from shared.errors import DumpError
 
@@ -34,13 +35,9 @@ class ServerFacts:
     """Tables the user may not SELECT from, comma-separated (empty when all are readable)."""
 
     @property
-    def major(self) -> int:
-        return major_version(self.version_num)
-
-
-def major_version(version_num: int) -> int:
-    """The major version of a `server_version_num`: 150020 gives 15 (and 90624, before 10, gives 906)."""
-    return version_num // 10000 if version_num >= 100000 else version_num // 100
+    def release(self) -> int:
+        """The server's major release (`releases.major_release`)."""
+        return major_release(self.version_num)
 
 
 def ask_server(tools: ClientTools, env: dict[str, str], where: str) -> ServerFacts:

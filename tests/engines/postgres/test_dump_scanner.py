@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from shared.engines.postgres.dump_scanner import PlainDumpScanner
 from shared.engines.postgres.header_filter import rejected_by_server
+from shared.engines.postgres.releases import major_release, release
 
 HEADER_FROM_PG_DUMP_17 = b"""--
 -- PostgreSQL database dump
@@ -21,6 +22,7 @@ SET transaction_timeout = 0;
 SET client_encoding = 'UTF8';
 SET standard_conforming_strings = on;
 SELECT pg_catalog.set_config('search_path', '', false);
+SET row_security = off;
 SET default_table_access_method = heap;
 """
 
@@ -99,17 +101,26 @@ def test_a_dump_cut_inside_copy_data_is_seen_as_incomplete() -> None:
 
 
 def test_header_settings_unknown_to_the_server_are_filtered_out() -> None:
-    for_15 = scan(HEADER_FROM_PG_DUMP_17, [7, 100], PlainDumpScanner(15))
+    for_15 = scan(HEADER_FROM_PG_DUMP_17, [7, 100], PlainDumpScanner(release(15)))
     assert b"transaction_timeout" not in for_15
     assert b"SET default_table_access_method = heap;\n" in for_15
     assert b"SET idle_in_transaction_session_timeout = 0;\n" in for_15
-    assert scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(17)) == HEADER_FROM_PG_DUMP_17
-    for_11 = scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(11))
+    assert scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(release(17))) == HEADER_FROM_PG_DUMP_17
+    for_11 = scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(release(11)))
     assert b"default_table_access_method" not in for_11 and b"SET lock_timeout = 0;" in for_11
 
 
+def test_a_server_before_10_keeps_the_settings_its_two_part_major_knows() -> None:
+    for_9_6 = scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(major_release(90624)))
+    assert b"default_table_access_method" not in for_9_6 and b"transaction_timeout" not in for_9_6
+    assert b"SET idle_in_transaction_session_timeout = 0;\n" in for_9_6
+    assert b"SET row_security = off;\n" in for_9_6
+    for_9_5 = scan(HEADER_FROM_PG_DUMP_17, [], PlainDumpScanner(major_release(90507)))
+    assert b"idle_in_transaction_session_timeout" not in for_9_5 and b"SET row_security = off;\n" in for_9_5
+
+
 def test_only_whole_set_lines_are_judged() -> None:
-    assert rejected_by_server(b"SET transaction_timeout = 0;\n", 16)
-    assert not rejected_by_server(b"SET transaction_timeout = 0;\n", 17)
-    assert not rejected_by_server(b"SET transaction_timeout = 0; SELECT 1;\n", 16)
-    assert not rejected_by_server(b"SET statement_timeout = 0;\n", 9)
+    assert rejected_by_server(b"SET transaction_timeout = 0;\n", release(16))
+    assert not rejected_by_server(b"SET transaction_timeout = 0;\n", release(17))
+    assert not rejected_by_server(b"SET transaction_timeout = 0; SELECT 1;\n", release(16))
+    assert not rejected_by_server(b"SET statement_timeout = 0;\n", release(9, 2))

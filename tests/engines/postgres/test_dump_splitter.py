@@ -18,6 +18,7 @@ from shared.engines.postgres.dump_splitter import (
     Piece,
     Statements,
 )
+from shared.engines.postgres.releases import release
 from shared.errors import RestoreError
 
 TRAILER_LINES = b"\n--\n-- PostgreSQL database dump complete\n--\n\n"
@@ -62,12 +63,12 @@ def split(
     script: bytes,
     cuts: Iterable[int] = (),
     *,
-    server_major: int = 17,
+    server_release: int = release(17),
     standard_strings: bool = True,
     batch_bytes: int = 1,
 ) -> list[tuple[str, bytes]]:
     """Feed `script` cut at `cuts`; with the default `batch_bytes` each statement is a batch of its own."""
-    splitter = DumpSplitter(server_major, standard_strings=standard_strings, batch_bytes=batch_bytes)
+    splitter = DumpSplitter(server_release, standard_strings=standard_strings, batch_bytes=batch_bytes)
     bounds = [0, *sorted(cuts), len(script)]
     pieces: list[Piece] = []
     for start, end in itertools.pairwise(bounds):
@@ -143,8 +144,8 @@ def test_a_statement_longer_than_many_chunks_arrives_whole() -> None:
 
 def test_settings_the_server_does_not_know_are_dropped() -> None:
     script = b"SET transaction_timeout = 0;\nSET lock_timeout = 0;\n" + TRAILER_LINES
-    assert split(script, server_major=16) == [("sql", b"SET lock_timeout = 0;")]
-    assert split(script, server_major=17) == [
+    assert split(script, server_release=release(16)) == [("sql", b"SET lock_timeout = 0;")]
+    assert split(script, server_release=release(17)) == [
         ("sql", b"SET transaction_timeout = 0;"),
         ("sql", b"SET lock_timeout = 0;"),
     ]

@@ -16,6 +16,7 @@ from shared.engines.base import DumpReport
 from shared.engines.postgres.connection import libpq_environment
 from shared.engines.postgres.dump_scanner import TRAILER
 from shared.engines.postgres.dumper import dump_stream
+from shared.engines.postgres.releases import release
 from shared.engines.postgres.server_facts import ServerFacts
 from shared.engines.postgres.tools import available_tools, candidate_folders, choose_tools
 from shared.errors import DumpError, RestoreError
@@ -209,6 +210,6 @@ def test_no_table_data_where_the_server_listed_tables_fails_the_dump() -> None:
     with fresh_postgres_database() as url:
         env = libpq_environment(url, os.environ)
         facts = ServerFacts(version_num=150000, version="15.0", table_count=2, unreadable_tables="")
-        tools = choose_tools(15, available_tools(candidate_folders()))
+        tools = choose_tools(release(15), available_tools(candidate_folders()))
         with pytest.raises(DumpError, match="holds no table data although the database has 2 tables"):
             list(dump_stream(tools, env, facts, url.database, DumpReport()))

