@@ -18,6 +18,8 @@ from shared.engines.postgres.sql_lexer import NEWLINE, StatementLexer, Stop
 from shared.errors import RestoreError
 
 BATCH_BYTES = 1 << 20
+BATCH_STATEMENTS = 200
+"""At most this many statements per batch, so a restore can count its locks between batches (`lock_steps`)."""
 _BACKSLASH = 0x5C
 _END_OF_DATA = b"\\."
 _COPY_FROM_STDIN = re.compile(rb"COPY\s.*\sFROM\s+STDIN\b", re.IGNORECASE | re.DOTALL)
@@ -25,6 +27,8 @@ _TRANSACTION_CONTROL = re.compile(
     rb"(?:BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|PREPARE\s+TRANSACTION)\b", re.IGNORECASE
 )
 _LARGE_OBJECT_TRANSACTION = (b"BEGIN;", b"COMMIT;")
+_LARGE_OBJECT_OPEN = b"SELECT pg_catalog.lo_open("
+_LARGE_OBJECT_CLOSE = b"SELECT pg_catalog.lo_close("
 _STRING_STYLE = re.compile(
     rb"(?:SET\s+(?:SESSION\s+|LOCAL\s+)?standard_conforming_strings\s*(?:=|TO)\s*'?(\w+)'?"
     rb"|RESET\s+standard_conforming_strings)\s*;",
@@ -40,6 +44,9 @@ class Statements:
     """Complete statements, run together with the simple query protocol."""
 
     sql: bytes
+    may_end_transaction: bool = True
+    """False when the batch ends with a large object open (`lo_open` without its `lo_close`): its descriptor
+    lives only as long as the transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,7 @@ class DumpSplitter:
         self._batch_bytes = batch_bytes
         self._lexer = StatementLexer(self._note_comment, standard_strings=standard_strings)
         self._in_large_objects = False
+        self._large_object_open = False
         self._in_copy = False
         self._copy_at_line_start = True
         self._held = b""
@@ -187,13 +195,17 @@ class DumpSplitter:
             return end
         self._batch.append(statement)
         self._batch_size += len(statement)
+        if statement.startswith(_LARGE_OBJECT_OPEN):
+            self._large_object_open = True
+        elif statement.startswith(_LARGE_OBJECT_CLOSE):
+            self._large_object_open = False
         string_style = _STRING_STYLE.match(statement)
         if string_style is not None:
             # The server parses a whole batch before running it: what follows must go in a new one.
             value = (string_style.group(1) or b"default").lower()
             self._lexer.standard_strings = value not in (b"off", b"false", b"no", b"0")
             self._flush()
-        elif self._batch_size >= self._batch_bytes:
+        elif self._batch_size >= self._batch_bytes or len(self._batch) >= BATCH_STATEMENTS:
             self._flush()
         return end
 
@@ -286,7 +298,7 @@ class DumpSplitter:
 
     def _flush(self) -> None:
         if self._batch:
-            self._out.append(Statements(b"\n".join(self._batch)))
+            self._out.append(Statements(b"\n".join(self._batch), not self._large_object_open))
             self._batch.clear()
             self._batch_size = 0
 

@@ -2,7 +2,8 @@
 
 No psql in between: statements go to the server in batches, COPY data in large slices (`dump_splitter`),
 while a thread reads, decompresses and splits what comes next. Nothing is committed unless every
-statement ran and the dump proved complete.
+statement ran and the dump proved complete, except for a schema too large to be locked in one transaction,
+which is committed in steps (`lock_steps`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shared.engines.postgres.dump_splitter import (
     Piece,
     Statements,
 )
+from shared.engines.postgres.lock_steps import LockSteps
 from shared.engines.postgres.releases import major_release
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
@@ -57,11 +59,15 @@ RESET client_min_messages;
 """
 
 
-def restore_stream(url: DatabaseURL, where: str, chunks: Iterable[bytes]) -> None:
+def restore_stream(
+    url: DatabaseURL, where: str, chunks: Iterable[bytes], lock_budget: int | None = None
+) -> None:
     """Run CLEAR_DATABASE and then the dump in `chunks`, in one transaction, committed only at the end.
 
     Raises `RestoreError` (nothing committed) when the server refuses anything, the session ends or the dump
-    is incomplete; an exception from `chunks` itself passes through, also with nothing committed.
+    is incomplete; an exception from `chunks` itself passes through, also with nothing committed. When the
+    transaction would hold more than `lock_budget` locks (default: `lock_steps.lock_budget`), it is
+    committed in steps instead, and a failure after a step says that the database is incomplete.
     """
     settings = conninfo.make_conninfo(**connection_parameters(url))
     try:
@@ -69,28 +75,44 @@ def restore_stream(url: DatabaseURL, where: str, chunks: Iterable[bytes]) -> Non
     except psycopg.Error as exc:
         reason = _message(exc, url)
         raise RestoreError(f"Cannot connect to the PostgreSQL database {where}: {reason}") from None
-    failed = f"Restoring into {where} failed, and the database was left as it was"
     with connection:  # leaving it by an exception rolls back
+        steps: LockSteps | None = None
         try:
-            _load(connection, chunks)
+            steps = LockSteps(connection, lock_budget)
+            _load(connection, chunks, steps)
             connection.commit()
-        except psycopg.Error as exc:
-            raise RestoreError(f"{failed}: {_message(exc, url)}") from None
-        except RestoreError as exc:
-            raise RestoreError(f"{failed}: {exc}") from None
+        except (psycopg.Error, RestoreError) as exc:
+            reason = _message(exc, url) if isinstance(exc, psycopg.Error) else str(exc)
+            raise RestoreError(f"{_failed(where, steps)}: {reason}") from None
 
 
-def _load(connection: psycopg.Connection[tuple[object, ...]], chunks: Iterable[bytes]) -> None:
+def _failed(where: str, steps: LockSteps | None) -> str:
+    if steps is not None and steps.committed:
+        return (
+            f"Restoring into {where} failed after part of it was committed (it has more tables, indexes and "
+            "large objects than the server can lock in one transaction), so the database is incomplete"
+        )
+    return f"Restoring into {where} failed, and the database was left as it was"
+
+
+def _load(
+    connection: psycopg.Connection[tuple[object, ...]], chunks: Iterable[bytes], steps: LockSteps
+) -> None:
     standard_strings = connection.info.parameter_status("standard_conforming_strings") != "off"
     splitter = DumpSplitter(major_release(connection.info.server_version), standard_strings=standard_strings)
     cursor = connection.cursor()
+    if steps.too_many_to_drop_at_once():
+        steps.drop_relations()
     cursor.execute(CLEAR_DATABASE)
+    steps.checkpoint()
     # Reading, decompressing and splitting run a few pieces ahead on a thread, so the server never waits.
     pieces = prefetched(_pieces(splitter, chunks), name="restore-reader")
     try:
         for piece in pieces:
             if isinstance(piece, Statements):
                 cursor.execute(piece.sql)
+                if piece.may_end_transaction:
+                    steps.checkpoint()
             elif isinstance(piece, CopyStart):
                 _copy(cursor, piece.statement, pieces)
             else:
