@@ -85,6 +85,7 @@ def _alternate_backups(
 def _alternate_restores(figures: EngineFigures, server: Server, rounds: int, folder: Path, log: Log) -> None:
     for number in range(1, rounds + 1):
         target = server.create_database(f"{figures.label[:2]}r")
+        server.finish_pending_writes()
         try:
             ours = run_ours("restore", server.url(target), folder, f"ours-{rounds}.sql.gz")
             _check_rows(server, target, figures.rows)
@@ -96,6 +97,7 @@ def _alternate_restores(figures: EngineFigures, server: Server, rounds: int, fol
             f"ours {ours.wall_seconds:.2f} s (RSS {ours.peak_rss_mib:.0f} MiB)"
         )
         target = server.create_database(f"{figures.label[:2]}r")
+        server.finish_pending_writes()
         try:
             stock = run_stock(restore_command(server, target, folder / f"stock-{rounds}.sql.gz"))
             _check_rows(server, target, figures.rows)
