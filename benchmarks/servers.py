@@ -51,9 +51,8 @@ class Server:
         )
 
     def finish_pending_writes(self) -> None:
-        """PostgreSQL: CHECKPOINT, so that a timed restore does not pay for flushing what ran before it
-        (the first restore after the dataset build otherwise did, and ours always goes first). MariaDB has
-        no such command; InnoDB flushes in the background."""
+        """PostgreSQL: CHECKPOINT, so that every timed restore starts with nothing of an earlier run (or of
+        the dataset build) left to flush. MariaDB has no such command; InnoDB flushes in the background."""
         if self.engine == "postgresql":
             self.execute_admin("CHECKPOINT")
 
