@@ -89,8 +89,8 @@ def restore_stream(
 def _failed(where: str, steps: LockSteps | None) -> str:
     if steps is not None and steps.committed:
         return (
-            f"Restoring into {where} failed after part of it was committed (it has more tables, indexes and "
-            "large objects than the server can lock in one transaction), so the database is incomplete"
+            f"Restoring into {where} failed after part of it was committed (it has more tables and indexes "
+            "than the server can lock in one transaction), so the database is incomplete"
         )
     return f"Restoring into {where} failed, and the database was left as it was"
 
