@@ -119,7 +119,7 @@ def _settle(server: Server, source: str, folder: Path) -> None:
 def _warm_up_restore(server: Server, stock_dump: Path) -> None:
     """PostgreSQL: one untimed stock restore, so every timed one finds recycled WAL files to write into.
     After the read-only backup rounds the server keeps few, and the first restore of a session (always
-    ours) has to create and zero-fill new ones: at 1 GB it took 22-23 s against 17.5-18 s for the next.
+    ours) has to create and zero-fill new ones: at 1 GB it took 21.7-23 s against 17.5-18.2 s for the next.
     MariaDB's redo log is of fixed size."""
     if server.engine != "postgresql":
         return
