@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.engines.postgres.dump_splitter import DumpSplitter, Statements
+from shared.engines.postgres.lock_steps import LOCK_TABLE_SHARE, lock_budget
 from shared.engines.postgres.restorer import restore_stream
 from shared.errors import RestoreError
-from tests.databases import fresh_postgres_database
+from tests.databases import fresh_postgres_database, postgres_admin
 from tests.engines.postgres.database_state import (
     chunks_of,
     connect,
@@ -23,13 +24,8 @@ MANY_LARGE_OBJECTS = "SELECT lo_from_bytea(0, int4send(g)) FROM generate_series(
 
 
 def _lock_table_size() -> int:
-    with fresh_postgres_database("pglk") as url, connect(url) as conn:
-        row = conn.execute(
-            "SELECT current_setting('max_locks_per_transaction')::int"
-            " * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)"
-        ).fetchone()
-        assert row is not None
-        return int(str(row[0]))
+    with postgres_admin() as conn:
+        return lock_budget(conn) * LOCK_TABLE_SHARE
 
 
 def test_more_tables_than_the_server_can_lock_at_once_restore_over_themselves() -> None:
