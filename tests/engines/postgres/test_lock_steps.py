@@ -6,6 +6,7 @@ import pytest
 
 from shared.engines.postgres.dump_splitter import DumpSplitter, Statements
 from shared.engines.postgres.lock_steps import LOCK_TABLE_SHARE, lock_budget
+from shared.engines.postgres.releases import release
 from shared.engines.postgres.restorer import restore_stream
 from shared.errors import RestoreError
 from tests.databases import fresh_postgres_database, postgres_admin
@@ -86,7 +87,7 @@ def test_batches_say_whether_a_large_object_is_open_where_they_end() -> None:
         b"SELECT pg_catalog.lo_close(0);\n" % oid
         for oid in range(1, 101)
     )
-    splitter = DumpSplitter(150000)
+    splitter = DumpSplitter(release(15))
     section = b"--\n-- Data for Name: BLOBS; Type: BLOBS; Schema: -; Owner: -\n--\n\nBEGIN;\n"
     pieces = splitter.feed(section + triples + b"COMMIT;\n\n-- PostgreSQL database dump complete\n\n")
     batches = [piece for piece in [*pieces, *splitter.finish()] if isinstance(piece, Statements)]
