@@ -28,6 +28,9 @@ class DumpOptions:
     """Leave DEFINER clauses out (Cloud SQL imports need this)."""
     mysql_readers: int = 3
     """Connections that read a MySQL database's large tables at once (1: one, and no lock at all)."""
+    postgres_restore_connections: int = 1
+    """Connections that load a PostgreSQL restore's large tables at once (1: one transaction, all or nothing;
+    more: the restore commits as it goes, and a failure leaves the database incomplete)."""
 
 
 ProgressCallback = Callable[[int], None]

@@ -3,12 +3,14 @@
 No psql in between: statements go to the server in batches, COPY data in large slices (`dump_splitter`),
 while a thread reads, decompresses and splits what comes next. Nothing is committed unless every
 statement ran and the dump proved complete, except for a schema too large to be locked in one transaction,
-which is committed in steps (`lock_steps`).
+which is committed in steps (`lock_steps`), and when large tables are loaded over several connections
+(`parallel_copy`, opt-in).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 import psycopg
 from psycopg import conninfo
@@ -24,6 +26,7 @@ from shared.engines.postgres.dump_splitter import (
     Statements,
 )
 from shared.engines.postgres.lock_steps import LockSteps
+from shared.engines.postgres.parallel_copy import PARALLEL_FROM_BYTES, CopyLoaders, loads_in_parallel
 from shared.engines.postgres.releases import major_release
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
@@ -60,14 +63,21 @@ RESET client_min_messages;
 
 
 def restore_stream(
-    url: DatabaseURL, where: str, chunks: Iterable[bytes], lock_budget: int | None = None
+    url: DatabaseURL,
+    where: str,
+    chunks: Iterable[bytes],
+    lock_budget: int | None = None,
+    connections: int = 1,
+    parallel_from_bytes: int = PARALLEL_FROM_BYTES,
 ) -> None:
     """Run CLEAR_DATABASE and then the dump in `chunks`, in one transaction, committed only at the end.
 
     Raises `RestoreError` (nothing committed) when the server refuses anything, the session ends or the dump
     is incomplete; an exception from `chunks` itself passes through, also with nothing committed. When the
     transaction would hold more than `lock_budget` locks (default: `lock_steps.lock_budget`), it is
-    committed in steps instead, and a failure after a step says that the database is incomplete.
+    committed in steps instead; with `connections` > 1, a table's COPY data longer than
+    `parallel_from_bytes` is loaded over that many more connections after a commit. A failure after such a
+    commit says that the database is incomplete.
     """
     settings = conninfo.make_conninfo(**connection_parameters(url))
     try:
@@ -75,18 +85,26 @@ def restore_stream(
     except psycopg.Error as exc:
         reason = _message(exc, url)
         raise RestoreError(f"Cannot connect to the PostgreSQL database {where}: {reason}") from None
+    loaders = CopyLoaders(settings, connections if connections > 1 else 0, parallel_from_bytes)
     with connection:  # leaving it by an exception rolls back
         steps: LockSteps | None = None
         try:
             steps = LockSteps(connection, lock_budget)
-            _load(connection, chunks, steps)
+            _load(connection, chunks, steps, loaders)
             connection.commit()
         except (psycopg.Error, RestoreError) as exc:
             reason = _message(exc, url) if isinstance(exc, psycopg.Error) else str(exc)
-            raise RestoreError(f"{_failed(where, steps)}: {reason}") from None
+            raise RestoreError(f"{_failed(where, steps, loaders)}: {reason}") from None
+        finally:
+            loaders.close()
 
 
-def _failed(where: str, steps: LockSteps | None) -> str:
+def _failed(where: str, steps: LockSteps | None, loaders: CopyLoaders) -> str:
+    if loaders.used:
+        return (
+            f"Restoring into {where} failed after part of it was committed (its large tables were being "
+            "loaded over several connections), so the database is incomplete"
+        )
     if steps is not None and steps.committed:
         return (
             f"Restoring into {where} failed after part of it was committed (it has more tables and indexes "
@@ -96,7 +114,10 @@ def _failed(where: str, steps: LockSteps | None) -> str:
 
 
 def _load(
-    connection: psycopg.Connection[tuple[object, ...]], chunks: Iterable[bytes], steps: LockSteps
+    connection: psycopg.Connection[tuple[object, ...]],
+    chunks: Iterable[bytes],
+    steps: LockSteps,
+    loaders: CopyLoaders,
 ) -> None:
     standard_strings = connection.info.parameter_status("standard_conforming_strings") != "off"
     splitter = DumpSplitter(major_release(connection.info.server_version), standard_strings=standard_strings)
@@ -105,16 +126,26 @@ def _load(
         steps.drop_relations()
     cursor.execute(CLEAR_DATABASE)
     steps.checkpoint()
+    may_commit = True
     # Reading, decompressing and splitting run a few pieces ahead on a thread, so the server never waits.
     pieces = prefetched(_pieces(splitter, chunks), name="restore-reader")
     try:
         for piece in pieces:
             if isinstance(piece, Statements):
                 cursor.execute(piece.sql)
-                if piece.may_end_transaction:
+                may_commit = piece.may_end_transaction
+                if may_commit:
                     steps.checkpoint()
             elif isinstance(piece, CopyStart):
-                _copy(cursor, piece.statement, pieces)
+                rows = _block_rows(pieces)
+                if may_commit and loaders.count and loads_in_parallel(piece.statement):
+                    head, ended = _read_ahead(rows, loaders.from_bytes)
+                    rows = chain(head, rows)
+                    if not ended and loaders.available():
+                        connection.commit()  # the table must be visible to the loaders' sessions
+                        loaders.load(piece.statement, rows, session_of=connection)
+                        continue
+                _copy(cursor, piece.statement, rows)
             else:
                 raise AssertionError(f"COPY data outside a COPY block: {piece!r}")
     finally:
@@ -138,15 +169,34 @@ def _stop(iterator: Iterator[object]) -> None:
         close()
 
 
-def _copy(cursor: psycopg.Cursor[tuple[object, ...]], statement: bytes, pieces: Iterator[Piece]) -> None:
-    """Run a COPY ... FROM stdin, sending its data from `pieces` up to its CopyEnd."""
+def _block_rows(pieces: Iterator[Piece]) -> Iterator[memoryview]:
+    """The data of the COPY block just started, up to its CopyEnd."""
+    for piece in pieces:
+        if isinstance(piece, CopyEnd):
+            return
+        assert isinstance(piece, CopyRows)
+        yield piece.data
+    raise RestoreError("the dump is incomplete (it ends inside the data of a COPY block)")
+
+
+def _read_ahead(rows: Iterator[memoryview], limit: int) -> tuple[list[memoryview], bool]:
+    """The block's first `limit` bytes of data (or more, to the piece that passes it), and whether that
+    was all of it."""
+    head: list[memoryview] = []
+    size = 0
+    for data in rows:
+        head.append(data)
+        size += len(data)
+        if size > limit:
+            return head, False
+    return head, True
+
+
+def _copy(cursor: psycopg.Cursor[tuple[object, ...]], statement: bytes, rows: Iterable[memoryview]) -> None:
+    """Run a COPY ... FROM stdin on the restore's own connection, sending it `rows`."""
     with cursor.copy(statement) as copy:
-        for piece in pieces:
-            if isinstance(piece, CopyEnd):
-                return
-            assert isinstance(piece, CopyRows)
-            copy.write(piece.data)
-        raise RestoreError("the dump is incomplete (it ends inside the data of a COPY block)")
+        for data in rows:
+            copy.write(data)
 
 
 def _message(exc: psycopg.Error, url: DatabaseURL) -> str:
