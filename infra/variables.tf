@@ -72,6 +72,16 @@ variable "mysql_readers" {
   }
 }
 
+variable "postgres_restore_connections" {
+  description = "Connections that load a PostgreSQL restore's large tables at once (1-8). 1 restores in one transaction, all or nothing; more commits as it goes, so a failed restore leaves the database incomplete until the pre-restore backup is put back."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.postgres_restore_connections >= 1 && var.postgres_restore_connections <= 8 && floor(var.postgres_restore_connections) == var.postgres_restore_connections
+    error_message = "postgres_restore_connections must be a whole number from 1 to 8."
+  }
+}
+
 variable "compression" {
   description = "Compression of new backups: gzip, zstd or none."
   type        = string

@@ -79,6 +79,8 @@ class Config:
     strip_definers: bool = False
     mysql_readers: int = 3
     """Connections that read a MySQL database's large tables at once; 1 reads through one, with no lock."""
+    postgres_restore_connections: int = 1
+    """Connections that load a PostgreSQL restore's large tables at once; 1 restores in one transaction."""
     lock_ttl_seconds: int = 600
     pg_bin_dir: Path | None = None
     catalog: str = "sqlite"
@@ -153,6 +155,9 @@ class Config:
             compression_level=_optional_int(environ, "BACKUP_COMPRESSION_LEVEL"),
             strip_definers=_bool(environ, "BACKUP_STRIP_DEFINERS", False),
             mysql_readers=_int(environ, "BACKUP_MYSQL_READERS", 3, minimum=1, maximum=8),
+            postgres_restore_connections=_int(
+                environ, "BACKUP_POSTGRES_RESTORE_CONNECTIONS", 1, minimum=1, maximum=8
+            ),
             lock_ttl_seconds=_int(environ, "BACKUP_LOCK_TTL_SECONDS", 600, minimum=30),
             pg_bin_dir=_optional_path(environ, "BACKUP_PG_BIN_DIR"),
             catalog=_one_of(environ, "BACKUP_CATALOG", ("sqlite", "firestore"), "sqlite"),

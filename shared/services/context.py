@@ -55,7 +55,11 @@ class ServiceContext:
 
 
 def default_engine_factory(config: Config) -> EngineFactory:
-    options = DumpOptions(strip_definers=config.strip_definers, mysql_readers=config.mysql_readers)
+    options = DumpOptions(
+        strip_definers=config.strip_definers,
+        mysql_readers=config.mysql_readers,
+        postgres_restore_connections=config.postgres_restore_connections,
+    )
 
     def build(url: DatabaseURL) -> DumpEngine:
         return engine_for(url, options, pg_bin_dir=config.pg_bin_dir)

@@ -37,6 +37,9 @@ def test_password_variable_overrides_url_password() -> None:
         ("BACKUP_LOCK_TTL_SECONDS", "5"),
         ("BACKUP_MYSQL_READERS", "0"),
         ("BACKUP_MYSQL_READERS", "9"),
+        ("BACKUP_POSTGRES_RESTORE_CONNECTIONS", "0"),
+        ("BACKUP_POSTGRES_RESTORE_CONNECTIONS", "9"),
+        ("BACKUP_POSTGRES_RESTORE_CONNECTIONS", "two"),
         ("BACKUP_PG_BIN_DIR", "/no/such/folder"),
     ],
 )

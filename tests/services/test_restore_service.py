@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from shared.catalog.base import BackupFilter
+from shared.clock import FixedClock
+from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import ChecksumMismatchError, InvalidInputError, RestoreError
 from shared.models import AuditAction, BackupSource, BackupStatus, StorageKind
@@ -17,8 +19,9 @@ from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.importer import ImportService
 from shared.services.restore import RestoreService
-from tests.databases import mysql_admin, postgres_admin
-from tests.sample_data import execute, fingerprint
+from shared.wiring import build_context
+from tests.databases import fresh_postgres_database, mysql_admin, postgres_admin
+from tests.sample_data import execute, fingerprint, load_sample
 
 
 def _damage(url: DatabaseURL) -> None:
@@ -172,3 +175,30 @@ def test_property_12_killed_connection_during_restore(
     assert killed, "the restore's session was never seen, so it was not killed"
     assert "put back" in str(info.value)
     assert fingerprint(db_url) == before
+
+
+def test_a_parallel_postgres_restore_that_fails_after_committing_is_put_back(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """With BACKUP_POSTGRES_RESTORE_CONNECTIONS > 1 a large table is committed before the failure comes."""
+    rows = "".join(f"{n}\t{'p' * 100}\n" for n in range(1, 120_001))  # ~12 MB of COPY data, over 8 MiB
+    sql = (
+        "-- PostgreSQL database dump\n"
+        "CREATE TABLE public.orders (id int PRIMARY KEY, pad text);\n"
+        f"COPY public.orders (id, pad) FROM stdin;\n{rows}\\.\n"
+        "INSERT INTO public.no_such_table VALUES (1);\n"
+    )
+    path = tmp_path / "broken.sql.gz"
+    path.write_bytes(gzip.compress(sql.encode(), compresslevel=1))
+    with fresh_postgres_database("svcpar") as url:
+        load_sample(url)
+        config = Config(database_url=url, home=tmp_path / "home", postgres_restore_connections=2)
+        context = build_context(config, clock)
+        restores = RestoreService(context, BackupService(context))
+        before = fingerprint(url)
+        broken = ImportService(context).import_file(path, "alice")
+        with pytest.raises(RestoreError) as info:
+            restores.restore(broken.id, "alice")
+        message = str(info.value)
+        assert "database is incomplete" in message and "put back" in message
+        assert fingerprint(url) == before

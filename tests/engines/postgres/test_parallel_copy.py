@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.config import Config
 from shared.dburl import DatabaseURL
-from shared.engines.base import DumpOptions
-from shared.engines.postgres import PostgresEngine
+from shared.engines.base import DumpEngine
 from shared.engines.postgres.parallel_copy import (
     PARALLEL_FROM_BYTES,
     SLICE_BYTES,
@@ -22,6 +22,7 @@ from shared.engines.postgres.parallel_copy import (
 )
 from shared.engines.postgres.restorer import restore_stream
 from shared.errors import RestoreError
+from shared.services.context import default_engine_factory
 from tests.databases import fresh_postgres_database
 from tests.engines.postgres.database_state import chunks_of, connect, database_state, dump_to_bytes, run_sql
 from tests.engines.postgres.test_restore_session import AWKWARD_SCHEMA
@@ -92,8 +93,13 @@ def test_one_connection_keeps_every_row_in_one_transaction(source: DatabaseURL, 
         assert _writers(target, "big") == _writers(target, SMALL_TABLE)
 
 
+def _engine_configured_for(connections: int, target: DatabaseURL) -> DumpEngine:
+    config = Config.from_env({"BACKUP_POSTGRES_RESTORE_CONNECTIONS": str(connections)})
+    return default_engine_factory(config)(target)
+
+
 def test_the_engine_loads_in_parallel_when_configured(source: DatabaseURL) -> None:
-    """Through `DumpOptions` with the default threshold: a table of more COPY data than it."""
+    """From the setting through the engine, with the default threshold: a table of more COPY data."""
     rows = PARALLEL_FROM_BYTES // 200 * 2
     run_sql(
         source,
@@ -102,9 +108,7 @@ def test_the_engine_loads_in_parallel_when_configured(source: DatabaseURL) -> No
     try:
         data = b"".join(dump_to_bytes(source)[0])
         with fresh_postgres_database("pgpardst") as target:
-            PostgresEngine(target, DumpOptions(postgres_restore_connections=2)).restore(
-                chunks_of(data, 1 << 20)
-            )
+            _engine_configured_for(2, target).restore(chunks_of(data, 1 << 20))
             assert database_state(target) == database_state(source)
             assert _writers(target, "wide").isdisjoint(_writers(target, "big"))  # big: under the threshold
             assert len(_writers(target, "wide")) == 2  # both loaders took slices
