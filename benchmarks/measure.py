@@ -32,8 +32,16 @@ class RunFailed(RuntimeError):
     """A timed run exited non-zero: its figures would mean nothing."""
 
 
-def run_ours(operation: str, url: DatabaseURL, folder: Path, filename: str) -> OurRun:
-    environment = {**os.environ, "BENCH_DATABASE_URL": _url_text(url), "PYTHONPATH": str(REPO_ROOT)}
+def run_ours(
+    operation: str, url: DatabaseURL, folder: Path, filename: str, settings: dict[str, str] | None = None
+) -> OurRun:
+    """`settings`: the service's variables for the child, e.g. BACKUP_POSTGRES_RESTORE_CONNECTIONS."""
+    environment = {
+        **os.environ,
+        **(settings or {}),
+        "BENCH_DATABASE_URL": _url_text(url),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
     started = time.perf_counter()
     finished = subprocess.run(
         [sys.executable, "-m", "benchmarks.one_run", operation, str(folder), filename],

@@ -2,6 +2,7 @@
 
     BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306/db python -m benchmarks.one_run backup DIR NAME
     BENCH_DATABASE_URL=... python -m benchmarks.one_run restore DIR NAME
+    BENCH_DATABASE_URL=... BACKUP_POSTGRES_RESTORE_CONNECTIONS=2 python -m benchmarks.one_run restore DIR NAME
 
 Prints one JSON line: seconds, raw and stored bytes, and the peak RSS of this process and of its children
 (pg_dump for a PostgreSQL backup). The URL comes from the environment so no password is ever an argument.
@@ -20,12 +21,13 @@ from pathlib import Path
 
 from shared.compression import decompress_stream, make_compressor
 from shared.dburl import parse_database_url
-from shared.engines.base import DumpReport, engine_for
+from shared.engines.base import DumpOptions, DumpReport, engine_for
 from shared.models import Compression, StorageKind
 from shared.pipeline import run_pipeline
 from shared.storage.local import LocalStorage
 
 URL_VARIABLE = "BENCH_DATABASE_URL"
+RESTORE_CONNECTIONS_VARIABLE = "BACKUP_POSTGRES_RESTORE_CONNECTIONS"
 
 
 def backup(folder: Path, name: str) -> dict[str, float]:
@@ -39,7 +41,11 @@ def backup(folder: Path, name: str) -> dict[str, float]:
 
 
 def restore(folder: Path, name: str) -> dict[str, float]:
-    engine = engine_for(parse_database_url(os.environ[URL_VARIABLE], setting=URL_VARIABLE))
+    connections = int(os.environ.get(RESTORE_CONNECTIONS_VARIABLE, "1"))
+    engine = engine_for(
+        parse_database_url(os.environ[URL_VARIABLE], setting=URL_VARIABLE),
+        DumpOptions(postgres_restore_connections=connections),
+    )
     counter = _ByteCounter(decompress_stream(LocalStorage(folder).open(name)))
     engine.restore(counter)
     return {"raw_bytes": counter.total, "stored_bytes": (folder / name).stat().st_size}

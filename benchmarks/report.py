@@ -28,6 +28,19 @@ def restore_ratio(figures: EngineFigures) -> float:
     return min(figures.stock_restores) / min(run.wall_seconds for run in figures.our_restores)
 
 
+def parallel_restore_ratio(figures: EngineFigures) -> float | None:
+    if not figures.our_parallel_restores:
+        return None
+    return min(figures.stock_restores) / min(run.wall_seconds for run in figures.our_parallel_restores)
+
+
+def _parallel_cells(figures: EngineFigures) -> str:
+    ratio = parallel_restore_ratio(figures)
+    if ratio is None:
+        return "| — | — "
+    return f"| {_times([run.wall_seconds for run in figures.our_parallel_restores])} | **{ratio:.2f}×** "
+
+
 def in_process_ratios(figures: EngineFigures) -> tuple[float, float]:
     """Ratios with our time measured inside the child: no interpreter start, as in a warm function."""
     return (
@@ -40,8 +53,8 @@ def render(results: Sequence[EngineFigures]) -> str:
     lines = [
         "| engine | dataset | our SQL | stock SQL | backup ours s | backup stock s | backup ratio | our MB/s "
         "| our .gz MB | gzip -1 MB | restore ours s | restore stock s | restore ratio "
-        "| RSS backup MiB | RSS restore MiB | pg_dump RSS MiB |",
-        "|---" * 16 + "|",
+        "| restore ours parallel s | parallel ratio | RSS backup MiB | RSS restore MiB | pg_dump RSS MiB |",
+        "|---" * 18 + "|",
     ]
     for figures in results:
         best_backup = min(run.wall_seconds for run in figures.our_backups)
@@ -56,11 +69,22 @@ def render(results: Sequence[EngineFigures]) -> str:
             f"| {_times([run.wall_seconds for run in figures.our_restores])} "
             f"| {_times(figures.stock_restores)} "
             f"| **{restore_ratio(figures):.2f}×** "
+            f"{_parallel_cells(figures)}"
             f"| {max(run.peak_rss_mib for run in figures.our_backups):.0f} "
-            f"| {max(run.peak_rss_mib for run in figures.our_restores):.0f} "
+            f"| {max(run.peak_rss_mib for run in figures.our_restores + figures.our_parallel_restores):.0f} "
             f"| {max(run.children_peak_rss_mib for run in figures.our_backups + figures.our_restores):.0f} |"
         )
     return "\n".join([*lines, "", *_targets(results)])
+
+
+def _parallel_target(figures: EngineFigures) -> str:
+    ratio = parallel_restore_ratio(figures)
+    if ratio is None:
+        return ""
+    return (
+        f"; restore over {figures.parallel_connections} connections (opt-in, not all or nothing) "
+        f"{ratio:.2f}× (≥ {RESTORE_TARGET}: {_verdict(ratio >= RESTORE_TARGET)})"
+    )
 
 
 def _targets(results: Sequence[EngineFigures]) -> list[str]:
@@ -72,12 +96,18 @@ def _targets(results: Sequence[EngineFigures]) -> list[str]:
             f"{_verdict(backup >= BACKUP_TARGET)}), restore {restore:.2f}× (≥ {RESTORE_TARGET}: "
             f"{_verdict(restore >= RESTORE_TARGET)}); without start-up and imports (a warm function): "
             f"backup {in_process_ratios(figures)[0]:.2f}×, restore {in_process_ratios(figures)[1]:.2f}×"
+            + _parallel_target(figures)
         )
     for label in dict.fromkeys(figures.label for figures in results):
         runs = [figures for figures in results if figures.label == label]
         for operation in ("backup", "restore"):
             peaks = [
-                max(run.peak_rss_mib for run in (f.our_backups if operation == "backup" else f.our_restores))
+                max(
+                    run.peak_rss_mib
+                    for run in (
+                        f.our_backups if operation == "backup" else f.our_restores + f.our_parallel_restores
+                    )
+                )
                 for f in runs
             ]
             spread = (max(peaks) - min(peaks)) / min(peaks)

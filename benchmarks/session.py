@@ -35,7 +35,9 @@ def _machine() -> str:
     )
 
 
-def run_session(sizes: Sequence[float], rounds: int, engines: Sequence[str], command: str) -> None:
+def run_session(
+    sizes: Sequence[float], rounds: int, engines: Sequence[str], command: str, parallel_restore: int = 0
+) -> None:
     unknown = [engine for engine in engines if engine not in SERVERS]
     if unknown:
         raise SystemExit(f"unknown engine(s) {unknown}; choose from {sorted(SERVERS)}")
@@ -55,7 +57,9 @@ def run_session(sizes: Sequence[float], rounds: int, engines: Sequence[str], com
     results: list[EngineFigures] = []
     for size in sizes:
         for engine in engines:
-            results.append(measure_engine(engine, SERVERS[engine], size, rounds, WORK, _log))
+            results.append(
+                measure_engine(engine, SERVERS[engine], size, rounds, WORK, _log, parallel_restore)
+            )
     finished = datetime.datetime.now().astimezone()
     footer = f"Finished: {finished:%H:%M %Z}; load average at end {os.getloadavg()[0]:.2f}"
     summary = "\n".join([*header, footer, "", render(results)])

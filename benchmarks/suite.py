@@ -16,6 +16,7 @@ from benchmarks.dataset import build_dataset
 from benchmarks.measure import OurRun, run_ours, run_stock
 from benchmarks.servers import Server
 from benchmarks.stock import backup_command, restore_command
+from shared.dburl import DatabaseURL
 
 Log = Callable[[str], None]
 SETTLE_SECONDS = 3.0
@@ -32,15 +33,22 @@ class EngineFigures:
     our_backups: list[OurRun] = field(default_factory=list)
     stock_backups: list[float] = field(default_factory=list)
     our_restores: list[OurRun] = field(default_factory=list)
+    parallel_connections: int = 0
+    """PostgreSQL: our restore also measured with BACKUP_POSTGRES_RESTORE_CONNECTIONS at this (0: not)."""
+    our_parallel_restores: list[OurRun] = field(default_factory=list)
     stock_restores: list[float] = field(default_factory=list)
     stock_stored_bytes: int = 0
     stock_raw_bytes: int = 0
 
 
 def measure_engine(
-    label: str, server: Server, size_mb: float, rounds: int, work: Path, log: Log
+    label: str, server: Server, size_mb: float, rounds: int, work: Path, log: Log, parallel: int = 0
 ) -> EngineFigures:
-    figures = EngineFigures(label, size_mb)
+    """`parallel` > 1: a PostgreSQL restore is also timed loading its large tables over that many
+    connections (opt-in, not all or nothing), after each stock restore."""
+    figures = EngineFigures(
+        label, size_mb, parallel_connections=parallel if server.engine == "postgresql" else 0
+    )
     folder = work / f"{label}-{size_mb:g}mb"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -84,28 +92,42 @@ def _alternate_backups(
 
 
 def _alternate_restores(figures: EngineFigures, server: Server, rounds: int, folder: Path, log: Log) -> None:
+    ours_file, stock_file = f"ours-{rounds}.sql.gz", folder / f"stock-{rounds}.sql.gz"
+    parallel = {"BACKUP_POSTGRES_RESTORE_CONNECTIONS": str(figures.parallel_connections)}
     for number in range(1, rounds + 1):
-        target = server.create_database(f"{figures.label[:2]}r")
-        server.finish_pending_writes()
-        try:
-            ours = run_ours("restore", server.url(target), folder, f"ours-{rounds}.sql.gz")
-            _check_rows(server, target, figures.rows)
-        finally:
-            server.drop_database(target)
+        ours = _timed_restore(server, figures, lambda url: run_ours("restore", url, folder, ours_file))
         figures.our_restores.append(ours)
-        log(
-            f"[{figures.label} {figures.size_mb:g} MB] restore round {number}: "
-            f"ours {ours.wall_seconds:.2f} s (RSS {ours.peak_rss_mib:.0f} MiB)"
+        _log_restore(log, figures, number, "ours", ours)
+        stock = _timed_restore(
+            server, figures, lambda url: run_stock(restore_command(server, url.database, stock_file))
         )
-        target = server.create_database(f"{figures.label[:2]}r")
-        server.finish_pending_writes()
-        try:
-            stock = run_stock(restore_command(server, target, folder / f"stock-{rounds}.sql.gz"))
-            _check_rows(server, target, figures.rows)
-        finally:
-            server.drop_database(target)
         figures.stock_restores.append(stock)
         log(f"[{figures.label} {figures.size_mb:g} MB] restore round {number}: stock {stock:.2f} s")
+        if figures.parallel_connections > 1:
+            ours = _timed_restore(
+                server, figures, lambda url: run_ours("restore", url, folder, ours_file, parallel)
+            )
+            figures.our_parallel_restores.append(ours)
+            _log_restore(log, figures, number, f"ours over {figures.parallel_connections} connections", ours)
+
+
+def _timed_restore[T](server: Server, figures: EngineFigures, restore: Callable[[DatabaseURL], T]) -> T:
+    """Restore into a fresh empty database, check its rows, drop it."""
+    target = server.create_database(f"{figures.label[:2]}r")
+    server.finish_pending_writes()
+    try:
+        result = restore(server.url(target))
+        _check_rows(server, target, figures.rows)
+    finally:
+        server.drop_database(target)
+    return result
+
+
+def _log_restore(log: Log, figures: EngineFigures, number: int, who: str, run: OurRun) -> None:
+    log(
+        f"[{figures.label} {figures.size_mb:g} MB] restore round {number}: "
+        f"{who} {run.wall_seconds:.2f} s (RSS {run.peak_rss_mib:.0f} MiB)"
+    )
 
 
 def _settle(server: Server, source: str, folder: Path) -> None:
