@@ -12,7 +12,7 @@ from hypothesis import given
 
 from shared.dburl import DatabaseURL
 from shared.engines.postgres.dump_scanner import TRAILER
-from shared.engines.postgres.restorer import CLEAR_DATABASE
+from shared.engines.postgres.restorer import CLEAR_DATABASE, restore_stream
 from tests.databases import fresh_postgres_database
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, engine
 from tests.engines.postgres.random_schema import RandomTable, build, random_database
@@ -70,3 +70,18 @@ def test_random_schemas_are_compared_by_content(source: DatabaseURL, tmp_path: P
         before = database_state(source)
         conn.execute("UPDATE t SET a = 'y'")
     assert database_state(source).rows != before.rows
+
+
+@given(tables=random_database())
+def test_property_11_restore_round_trip_postgres_over_several_connections(
+    source: DatabaseURL, tables: list[RandomTable]
+) -> None:
+    """The opt-in parallel restore, with every COPY block that has data handed to the loaders."""
+    rebuild(source, tables)
+    chunks, _ = dump_to_bytes(source)
+    with fresh_postgres_database("pgprop11p") as target:
+        restore_stream(target, "the test database", chunks, connections=2, parallel_from_bytes=0)
+        restored = database_state(target)
+    expected = database_state(source)
+    assert restored.rows == expected.rows
+    assert restored.catalog == expected.catalog
