@@ -18,13 +18,7 @@ def prefetched[T](source: Iterable[T], depth: int = 8, name: str = "prefetch") -
     stop = threading.Event()
 
     def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_unless_stopped(items, item, stop)
 
     def produce() -> None:
         iterator = iter(source)
@@ -53,3 +47,14 @@ def prefetched[T](source: Iterable[T], depth: int = 8, name: str = "prefetch") -
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+def put_unless_stopped(items: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put `item` on `items`, waiting for room, unless `stop` is set first; whether it was put."""
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False

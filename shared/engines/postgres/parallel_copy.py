@@ -18,6 +18,8 @@ from typing import Any
 
 import psycopg
 
+from shared.prefetch import put_unless_stopped
+
 PARALLEL_FROM_BYTES = 8 << 20
 """A COPY block whose data passes this size is loaded in parallel; smaller ones stay in the transaction."""
 SLICE_BYTES = 1 << 20
@@ -92,7 +94,7 @@ class CopyLoaders:
         outcome = _ABORT
         try:
             for piece in row_slices(data):
-                if not _offer(slices, piece, failed):
+                if not put_unless_stopped(slices, piece, failed):
                     break
             else:
                 outcome = _FINISH
@@ -148,16 +150,6 @@ def _last_row_end(piece: memoryview) -> int:
         if found >= 0 or start == 0:
             return start + found if found >= 0 else -1
         window *= 16
-
-
-def _offer(slices: queue.Queue[object], piece: Slice, failed: threading.Event) -> bool:
-    while not failed.is_set():
-        try:
-            slices.put(piece, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
 
 
 def _load_slices(
