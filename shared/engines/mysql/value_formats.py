@@ -17,6 +17,11 @@ NUMBER_TYPES = frozenset(
 SINGLE_PRECISION_TYPES = frozenset({"float"})
 BIT_TYPES = frozenset({"bit"})
 TEMPORAL_TYPES = frozenset({"date", "datetime", "timestamp", "time"})
+FLOAT_DIGITS = 9
+"""Significant digits that always load back as the same single-precision float."""
+SMALLEST_FIXED_POINT_FLOAT = "1e-29"
+"""Below this, nine digits of a FLOAT would need more than FORMAT's 38 decimals (one spare for LOG10's
+rounding)."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,26 @@ def literal_expression(column: Column) -> str:
     if kind in NUMBER_TYPES:
         return f"IFNULL({name},'NULL')"
     if kind in SINGLE_PRECISION_TYPES:
-        # A FLOAT printed with its own few digits loads back as a different float; the double's digits do not.
-        return f"IFNULL(CAST({name} AS DOUBLE),'NULL')"
+        return f"IFNULL({single_precision_text(name)},'NULL')"
     if kind in BIT_TYPES:
         return f"IF({name} IS NULL,'NULL',CONCAT('b''',BIN({name}+0),''''))"
     if kind in TEMPORAL_TYPES:
         return f"QUOTE({name})"
     # QUOTE() leaves CR alone, and the stock client turns CRLF inside a literal into LF: escape it.
     return rf"REPLACE(QUOTE(CONVERT({name} USING utf8mb4)),'\r','\\r')"
+
+
+def single_precision_text(name: str) -> str:
+    """A FLOAT as decimal text that loads back as the very same float.
+
+    The FLOAT's own text has 6 significant digits, which load back as a different float; nine always
+    identify a single-precision value. FORMAT prints them in fixed point at well under half the server's
+    cost of printing the value as a DOUBLE (shortest round-trip digits, up to 17 of them). FORMAT allows
+    at most 38 decimals, so tiny values, 0 and -0 are printed as a DOUBLE.
+    """
+    decimals = f"GREATEST(0,{FLOAT_DIGITS - 1}-FLOOR(LOG10(ABS({name}))))"
+    fixed_point = f"REPLACE(FORMAT({name},{decimals},'en_US'),',','')"
+    return f"IF(ABS({name})>={SMALLEST_FIXED_POINT_FLOAT},{fixed_point},CAST({name} AS DOUBLE))"
 
 
 def row_literal(columns: list[Column]) -> str:
