@@ -55,12 +55,13 @@ def load_floats(url: DatabaseURL, values: list[float]) -> None:
 
 
 def stored(url: DatabaseURL) -> dict[str, list[bytes | None]]:
-    """Each table's FLOATs, as the bytes of their exact doubles (so 0 and -0 differ)."""
+    """Each table's FLOATs, as the bytes of their exact doubles (so 0 and -0 differ); `unkeyed` sorted by
+    those bytes, as SQL would order 0 and -0 either way."""
     found: dict[str, list[bytes | None]] = {}
     with connection(url) as conn, conn.cursor() as cursor:
         for query, name in (
             ("SELECT CAST(x AS DOUBLE), CAST(y AS DOUBLE) FROM keyed ORDER BY id", "keyed"),
-            ("SELECT CAST(x AS DOUBLE) FROM unkeyed ORDER BY CAST(x AS DOUBLE)", "unkeyed"),
+            ("SELECT CAST(x AS DOUBLE) FROM unkeyed", "unkeyed"),
         ):
             cursor.execute(query)
             found[name] = [
@@ -68,6 +69,7 @@ def stored(url: DatabaseURL) -> dict[str, list[bytes | None]]:
                 for row in cursor.fetchall()
                 for value in row
             ]
+    found["unkeyed"].sort(key=lambda value: (value is not None, value or b""))
     return found
 
 
