@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from shared.engines.mysql.marked_values import marked_pairs_expression, marked_row_literal, unmark
+from shared.engines.mysql.marked_values import marked_pairs_count, marked_row_literal, unmark
 from shared.engines.mysql.schema import Table
 from shared.engines.mysql.value_formats import quote_identifier, row_literal
 
@@ -69,7 +69,7 @@ def batched_values(
     quoted_key = quote_identifier(key)
     literal = row_literal(table.insertable_columns)
     marked = marked_row_literal(table.insertable_columns)
-    pairs = marked_pairs_expression(table.insertable_columns)
+    pairs = marked_pairs_count(table.insertable_columns)
     cursor.execute(f"SET SESSION group_concat_max_len = {int(budget)}")
     stop = span[1] if span else None
     bounds, bound_args = _span_condition(quoted_key, span)
@@ -89,7 +89,7 @@ def batched_values(
         args: tuple[object, ...] = (start,) if upper is None else (start, upper)
         cursor.execute(
             f"SELECT COUNT(*), GROUP_CONCAT(CAST({marked} AS BINARY) SEPARATOR ','), "
-            f"CAST(SUM({pairs}) AS SIGNED) FROM {source}{where}",
+            f"CAST({pairs} AS SIGNED) FROM {source}{where}",
             args,
         )
         count, values, marked_pairs = cursor.fetchone()

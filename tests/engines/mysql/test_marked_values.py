@@ -6,7 +6,7 @@ from hypothesis import example, given
 
 from shared.dburl import DatabaseURL
 from shared.engines.mysql.connection import connect
-from shared.engines.mysql.marked_values import MARK, marked_pairs_expression, marked_row_literal, unmark
+from shared.engines.mysql.marked_values import MARK, marked_pairs_count, marked_row_literal, unmark
 from shared.engines.mysql.schema import list_tables
 from shared.engines.mysql.value_formats import quote_identifier, row_literal
 from tests.databases import fresh_mysql_database
@@ -39,7 +39,7 @@ def batch_texts(url: DatabaseURL, table_name: str) -> tuple[bytes | None, int, b
         marked = f"CAST({marked_row_literal(columns)} AS BINARY)"
         cursor.execute(
             f"SELECT GROUP_CONCAT({marked} ORDER BY id SEPARATOR ','),"
-            f" CAST(SUM({marked_pairs_expression(columns)}) AS SIGNED),"
+            f" CAST({marked_pairs_count(columns)} AS SIGNED),"
             f" GROUP_CONCAT({row_literal(columns)} ORDER BY id SEPARATOR ',')"
             f" FROM {quote_identifier(table_name)}"
         )
