@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Literal, get_args
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from shared.errors import ConfigurationError
 
 Engine = Literal["mysql", "postgresql"]
+TLSMode = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
+"""libpq's `sslmode` words, for both engines. `prefer`: TLS when the server offers it, its certificate not
+checked; `require`: TLS or no connection; `verify-ca`: and the certificate signed by `sslrootcert`;
+`verify-full`: and issued for the host connected to."""
+TLS_MODES: tuple[TLSMode, ...] = get_args(TLSMode)
+VERIFYING_TLS_MODES: frozenset[TLSMode] = frozenset({"verify-ca", "verify-full"})
 
 _SCHEMES: dict[str, Engine] = {
     "mysql": "mysql",
@@ -18,10 +24,12 @@ _SCHEMES: dict[str, Engine] = {
 }
 _DEFAULT_PORTS: dict[Engine, int] = {"mysql": 3306, "postgresql": 5432}
 _SOCKET_PARAMS = ("unix_socket", "socket", "host")
+_TLS_PARAMS = ("sslmode", "sslrootcert")
 
 URL_FORMS = (
     "mysql://USER:PASSWORD@HOST:PORT/DATABASE, postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
-    "or with a unix socket: mysql://USER:PASSWORD@/DATABASE?unix_socket=/cloudsql/PROJECT:REGION:INSTANCE"
+    "or with a unix socket: mysql://USER:PASSWORD@/DATABASE?unix_socket=/cloudsql/PROJECT:REGION:INSTANCE; "
+    "over TCP, ?sslmode=verify-full&sslrootcert=/path/to/server-ca.pem checks the server's certificate"
 )
 
 
@@ -36,6 +44,9 @@ class DatabaseURL:
     host: str = "127.0.0.1"
     port: int = 0
     unix_socket: str | None = None
+    tls: TLSMode = "prefer"
+    tls_ca_file: str | None = None
+    """The PEM file of the certificate authority that signed the server's certificate (`sslrootcert`)."""
 
     def __post_init__(self) -> None:
         if not self.port:
@@ -59,7 +70,10 @@ class DatabaseURL:
         secret = ":***" if self.password else ""
         if self.unix_socket:
             return f"{self.engine}://{self.user}{secret}@/{self.database}?unix_socket={self.unix_socket}"
-        return f"{self.engine}://{self.user}{secret}@{self.host}:{self.port}/{self.database}"
+        tls = "" if self.tls == "prefer" else f"?sslmode={self.tls}"
+        if self.tls_ca_file:
+            tls += f"&sslrootcert={quote(self.tls_ca_file)}"
+        return f"{self.engine}://{self.user}{secret}@{self.host}:{self.port}/{self.database}{tls}"
 
     def __str__(self) -> str:
         return self.redacted()
@@ -88,9 +102,13 @@ def parse_database_url(url: str, *, setting: str = "BACKUP_DATABASE_URL") -> Dat
     socket = next((query[name][0] for name in _SOCKET_PARAMS if name in query), None)
     if socket is not None and not socket.startswith("/"):
         raise ConfigurationError(f"{setting}: the unix socket must be an absolute path, got {socket!r}")
-    unknown = set(query) - set(_SOCKET_PARAMS)
+    unknown = set(query) - set(_SOCKET_PARAMS) - set(_TLS_PARAMS)
     if unknown:
-        raise ConfigurationError(f"{setting} has unknown parameters: {', '.join(sorted(unknown))}")
+        raise ConfigurationError(
+            f"{setting} has unknown parameters: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(_SOCKET_PARAMS + _TLS_PARAMS)})"
+        )
+    tls, tls_ca_file = _tls_settings(query, setting, over_socket=socket is not None)
     user = unquote(parts.username or "")
     if not user:
         raise ConfigurationError(f"{setting} must name a user, e.g. {parts.scheme}://USER@...")
@@ -104,7 +122,36 @@ def parse_database_url(url: str, *, setting: str = "BACKUP_DATABASE_URL") -> Dat
         host=parts.hostname or "localhost",
         port=port or 0,
         unix_socket=socket,
+        tls=tls,
+        tls_ca_file=tls_ca_file,
     )
+
+
+def _tls_settings(
+    query: dict[str, list[str]], setting: str, *, over_socket: bool
+) -> tuple[TLSMode, str | None]:
+    mode_text = query.get("sslmode", ["prefer"])[0]
+    mode = next((known for known in TLS_MODES if known == mode_text), None)
+    if mode is None:
+        raise ConfigurationError(f"{setting}: sslmode={mode_text!r} is not one of {', '.join(TLS_MODES)}")
+    ca_file = query.get("sslrootcert", [None])[0]
+    if over_socket and (mode not in ("prefer", "disable") or ca_file):
+        raise ConfigurationError(
+            f"{setting}: sslmode={mode} needs a TCP host; a unix socket is not encrypted (the Cloud SQL "
+            "socket's connector encrypts the way to the instance itself). Drop sslmode or use a host."
+        )
+    if ca_file is not None and not ca_file.startswith("/"):
+        raise ConfigurationError(f"{setting}: sslrootcert must be an absolute path, got {ca_file!r}")
+    if mode in VERIFYING_TLS_MODES and not ca_file:
+        raise ConfigurationError(
+            f"{setting}: sslmode={mode} needs sslrootcert=/path/to/ca.pem, the certificate of the authority "
+            "that signed the server's certificate (for Cloud SQL: the instance's server CA certificate)"
+        )
+    if ca_file and mode not in VERIFYING_TLS_MODES:
+        raise ConfigurationError(
+            f"{setting}: sslrootcert is only used with sslmode=verify-ca or verify-full, not {mode}"
+        )
+    return mode, ca_file
 
 
 def _describe(exc: ValueError) -> str:

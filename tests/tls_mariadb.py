@@ -1,7 +1,8 @@
 """A throwaway MariaDB server that offers TLS, for tests of encrypted connections (the local one has none).
 
-The machine's own `mariadbd` runs from a new data directory, on a free port, with a self-signed certificate;
-it is stopped by PID and its directory removed afterwards. Where mariadbd or mariadb-install-db is missing,
+The machine's own `mariadbd` runs from a new data directory, on a free port of 127.0.0.1 and of 127.0.0.2
+(an address its self-signed certificate does not name); it is stopped by PID and its directory removed
+afterwards. Where mariadbd or mariadb-install-db is missing,
 the tests that use it are skipped with a loud reason, never faked."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 
 from shared.dburl import DatabaseURL
 from tests.databases import unique_name
-from tests.fakes.tls_cert import TLSFiles, make_localhost_certificate
+from tests.fakes.tls_cert import UNNAMED_ADDRESS, TLSFiles, make_localhost_certificate
 
 STARTUP_SECONDS = 30
 SHUTDOWN_SECONDS = 30
@@ -34,6 +35,8 @@ class TLSMariaDB:
     port: int
     socket: Path
     """Where root logs in without a password (the tests' own users log in over TCP, so with TLS)."""
+    ca_file: Path
+    """The server's self-signed certificate, which is its own certificate authority."""
 
     @contextmanager
     def admin(self) -> Iterator[pymysql.connections.Connection[Any]]:
@@ -67,7 +70,7 @@ def _find(program: str) -> str | None:
     return shutil.which(program) or shutil.which(program, path=SEARCHED_FOR_SERVER)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -95,7 +98,8 @@ def _start(mariadbd: str, directory: Path, tls: TLSFiles, port: int) -> subproce
     return subprocess.Popen(
         [mariadbd, "--no-defaults", *_as_user(), f"--datadir={directory / 'data'}",
          f"--socket={directory / 'mariadbd.sock'}", f"--pid-file={directory / 'mariadbd.pid'}",
-         f"--log-error={directory / 'error.log'}", "--bind-address=127.0.0.1", f"--port={port}",
+         f"--log-error={directory / 'error.log'}", f"--bind-address=127.0.0.1,{UNNAMED_ADDRESS}",
+         f"--port={port}",
          "--skip-log-bin", "--skip-name-resolve",
          f"--ssl-cert={tls.cert_path}", f"--ssl-key={tls.key_path}", f"--ssl-ca={tls.cert_path}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
@@ -150,8 +154,9 @@ def tls_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSMariaDB
     directory = tmp_path_factory.mktemp("tls-mariadb")
     try:
         _install(install_db, directory / "data", directory / "install.log")
-        server = TLSMariaDB(port=_free_port(), socket=directory / "mariadbd.sock")
-        process = _start(mariadbd, directory, make_localhost_certificate(directory), server.port)
+        certificate = make_localhost_certificate(directory)
+        server = TLSMariaDB(free_port(), directory / "mariadbd.sock", certificate.cert_path)
+        process = _start(mariadbd, directory, certificate, server.port)
         try:
             _wait_until_it_answers(server, process, directory / "error.log")
             _check_it_offers_tls(server, directory / "error.log")

@@ -42,6 +42,17 @@ def test_cloud_sql_socket_forms() -> None:
     assert pg.unix_socket == "/cloudsql/proj:us-central1:pg"
 
 
+def test_tls_settings_default_to_prefer_and_show_in_the_redacted_form() -> None:
+    plain = parse_database_url("postgresql://u:pw@db:5432/x")
+    assert (plain.tls, plain.tls_ca_file) == ("prefer", None)
+    assert plain.redacted() == "postgresql://u:***@db:5432/x"
+    checked = parse_database_url("mysql://u:pw@db/x?sslmode=verify-full&sslrootcert=/secrets/ca%20file.pem")
+    assert (checked.tls, checked.tls_ca_file) == ("verify-full", "/secrets/ca file.pem")
+    assert checked.redacted() == "mysql://u:***@db:3306/x?sslmode=verify-full&sslrootcert=/secrets/ca%20file.pem"
+    assert parse_database_url(checked.redacted().replace("***", "pw")) == checked
+    assert parse_database_url("mysql://u@/x?unix_socket=/s&sslmode=disable").tls == "disable"
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
@@ -53,7 +64,12 @@ def test_cloud_sql_socket_forms() -> None:
         ("mysql://@h/x", "must name a user"),
         ("mysql://u@/x", "needs a host or a unix_socket"),
         ("mysql://u@h/x?unix_socket=relative", "absolute path"),
-        ("mysql://u@h/x?sslmode=require", "unknown parameters"),
+        ("mysql://u@h/x?ssl=true", "unknown parameters: ssl (known: unix_socket"),
+        ("mysql://u@h/x?sslmode=verify", "sslmode='verify' is not one of disable, prefer, require"),
+        ("postgresql://u@h/x?sslmode=verify-full", "needs sslrootcert=/path/to/ca.pem"),
+        ("postgresql://u@h/x?sslmode=verify-ca&sslrootcert=ca.pem", "sslrootcert must be an absolute path"),
+        ("postgresql://u@h/x?sslmode=require&sslrootcert=/ca.pem", "only used with sslmode=verify-ca"),
+        ("mysql://u@/x?unix_socket=/cloudsql/p:r:i&sslmode=require", "sslmode=require needs a TCP host"),
     ],
 )
 def test_bad_urls_name_the_setting(text: str, fragment: str) -> None:

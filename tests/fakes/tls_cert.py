@@ -13,6 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
+UNNAMED_ADDRESS = "127.0.0.2"
+"""A loopback address the certificate does not name: servers that listen here too test host-name checks."""
+
 
 @dataclass(frozen=True)
 class TLSFiles:

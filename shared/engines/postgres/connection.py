@@ -22,7 +22,12 @@ def libpq_environment(url: DatabaseURL, inherited: Mapping[str, str]) -> dict[st
 
 
 def connection_parameters(url: DatabaseURL) -> dict[str, str]:
-    """libpq's connection keywords for `url` (psycopg takes them too); `password` only when there is one."""
+    """libpq's connection keywords for `url` (psycopg takes them too); `password` only when there is one.
+
+    Every keyword that changes how the session behaves is given, so that PG* variables in our own
+    environment, which libpq reads for anything not given, cannot make our connections differ from
+    pg_dump's (whose environment has none of them).
+    """
     host, port = _host_and_port(url)
     parameters = {
         "host": host,
@@ -32,7 +37,11 @@ def connection_parameters(url: DatabaseURL) -> dict[str, str]:
         "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
         "application_name": APPLICATION_NAME,
         "client_encoding": "UTF8",
+        "options": "",
+        "sslmode": url.tls,
     }
+    if url.tls_ca_file:
+        parameters["sslrootcert"] = url.tls_ca_file
     if url.password:
         parameters["password"] = url.password
     return parameters
@@ -46,6 +55,9 @@ _ENVIRONMENT_NAMES = {
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "application_name": "PGAPPNAME",
     "client_encoding": "PGCLIENTENCODING",
+    "options": "PGOPTIONS",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
     "password": "PGPASSWORD",
 }
 

