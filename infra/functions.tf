@@ -37,6 +37,20 @@ resource "google_cloudfunctions2_function" "function" {
     environment_variables = merge(local.common_environment, {
       BACKUP_AUTH_AUDIENCE = join(",", concat([local.function_urls[each.key]], var.extra_token_audiences))
     })
+
+    # The database server's CA certificate as /etc/database-ca/server-ca.pem, for database_url's sslrootcert.
+    dynamic "secret_volumes" {
+      for_each = google_secret_manager_secret_version.database_ca
+      content {
+        mount_path = local.database_ca_folder
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.database_ca[0].secret_id
+        versions {
+          version = secret_volumes.value.version
+          path    = local.database_ca_file
+        }
+      }
+    }
   }
 
   lifecycle {

@@ -37,7 +37,34 @@ resource "google_secret_manager_secret" "drive_oauth" {
   depends_on = [google_project_service.enabled]
 }
 
+# Not a secret: the database server's CA certificate, which a function can only be given as a file through
+# a Secret Manager volume (functions.tf). Its value comes from var.database_server_ca, so it is in the state.
+resource "google_secret_manager_secret" "database_ca" {
+  count = var.database_server_ca == "" ? 0 : 1
+
+  project   = var.project_id
+  secret_id = var.secret_ids.database_ca
+  labels    = local.labels
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_secret_manager_secret_version" "database_ca" {
+  count = var.database_server_ca == "" ? 0 : 1
+
+  secret      = google_secret_manager_secret.database_ca[0].id
+  secret_data = var.database_server_ca
+}
+
 locals {
+  database_ca_folder = "/etc/database-ca"
+  database_ca_file   = "server-ca.pem"
+  mounted_secrets    = { for secret in google_secret_manager_secret.database_ca : "database_ca" => secret.secret_id }
+
   runtime_readable_secrets = {
     database_password = google_secret_manager_secret.database_password.secret_id
     sendgrid_api_key  = google_secret_manager_secret.sendgrid_api_key.secret_id
@@ -46,7 +73,7 @@ locals {
 }
 
 resource "google_secret_manager_secret_iam_member" "runtime_accessor" {
-  for_each = local.runtime_readable_secrets
+  for_each = merge(local.runtime_readable_secrets, local.mounted_secrets)
 
   project   = var.project_id
   secret_id = each.value

@@ -56,6 +56,22 @@ variable "database_url" {
   }
 }
 
+variable "database_server_ca" {
+  description = "The PEM certificate of the authority that signed the database server's certificate (Cloud SQL: `gcloud sql instances describe INSTANCE --format='value(serverCaCert.cert)'`). Set, the functions find it at /etc/database-ca/server-ca.pem, and database_url can check the server with ?sslmode=verify-ca&sslrootcert=/etc/database-ca/server-ca.pem. A CA certificate is public; it is kept in Secret Manager only because that is how a function is given a file."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.database_server_ca == "" || startswith(trimspace(var.database_server_ca), "-----BEGIN CERTIFICATE-----")
+    error_message = "database_server_ca must be a PEM certificate (starting -----BEGIN CERTIFICATE-----), or empty."
+  }
+
+  validation {
+    condition     = !strcontains(var.database_url, "sslrootcert=") || (var.database_server_ca != "" && strcontains(var.database_url, "sslrootcert=/etc/database-ca/server-ca.pem"))
+    error_message = "database_url's sslrootcert must be /etc/database-ca/server-ca.pem, the file database_server_ca becomes; set database_server_ca to the server's CA certificate."
+  }
+}
+
 variable "strip_definers" {
   description = "Leave DEFINER clauses out of MySQL dumps; Cloud SQL for MySQL imports need this."
   type        = bool
@@ -182,11 +198,12 @@ variable "notify_from" {
 }
 
 variable "secret_ids" {
-  description = "Names of the Secret Manager secrets Terraform creates (their values are added with gcloud, never through Terraform)."
+  description = "Names of the Secret Manager secrets Terraform creates (their values are added with gcloud, never through Terraform; database_ca, made only when database_server_ca is set, holds that public certificate)."
   type = object({
     database_password = optional(string, "db-backup-database-password")
     sendgrid_api_key  = optional(string, "db-backup-sendgrid-api-key")
     drive_oauth       = optional(string, "db-backup-drive-oauth")
+    database_ca       = optional(string, "db-backup-database-ca")
   })
   default = {}
 

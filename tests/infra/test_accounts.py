@@ -37,7 +37,8 @@ def test_runtime_reads_exactly_its_secrets_and_writes_only_the_drive_oauth_one()
     readable = local_values()["runtime_readable_secrets"]
     assert set(readable) == {"database_password", "sendgrid_api_key", "drive_oauth"}
     accessor = resource("google_secret_manager_secret_iam_member", "runtime_accessor").body
-    assert accessor["for_each"] == "${local.runtime_readable_secrets}"
+    assert accessor["for_each"] == "${merge(local.runtime_readable_secrets, local.mounted_secrets)}"
+    assert "google_secret_manager_secret.database_ca" in local_values()["mounted_secrets"]
     assert accessor["role"] == "roles/secretmanager.secretAccessor"
     writers = [
         block for block in resources("google_secret_manager_secret_iam_member")
@@ -48,5 +49,8 @@ def test_runtime_reads_exactly_its_secrets_and_writes_only_the_drive_oauth_one()
     ]
 
 
-def test_no_secret_value_is_managed_by_terraform() -> None:
-    assert resources("google_secret_manager_secret_version") == []
+def test_the_only_value_terraform_stores_is_the_public_database_ca_certificate() -> None:
+    versions = resources("google_secret_manager_secret_version")
+    expected = "google_secret_manager_secret_version.database_ca (secrets.tf)"
+    assert [block.address for block in versions] == [expected]
+    assert versions[0].body["secret_data"] == "${var.database_server_ca}"

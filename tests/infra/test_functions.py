@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
+
+import pytest
 
 from shared.config import PERMISSIONS
+from tests.infra.terraform_console import evaluate, evaluate_json, terraform_binary
 from tests.infra.terraform_files import REPOSITORY, local_values, resource, single_block
 
 LONG_RUNNING = ("create_backup", "restore_backup", "scheduled_backup")
@@ -95,3 +99,50 @@ def test_no_password_in_the_environment() -> None:
     environment = local_values()["common_environment"]
     assert not any("PASSWORD" in name and not name.endswith("_SECRET") for name in environment)
     assert environment["BACKUP_DATABASE_URL"] == "${var.database_url}"
+
+
+def test_the_database_ca_certificate_is_mounted_where_the_url_expects_it() -> None:
+    service = single_block(resource("google_cloudfunctions2_function", "function").body, "service_config")
+    (volume,) = service["dynamic"]
+    content = volume["secret_volumes"]["content"][0]
+    assert volume["secret_volumes"]["for_each"] == "${google_secret_manager_secret_version.database_ca}"
+    locals_ = local_values()
+    assert content["mount_path"] == "${local.database_ca_folder}"
+    assert content["versions"][0]["path"] == "${local.database_ca_file}"
+    mounted = f"{locals_['database_ca_folder']}/{locals_['database_ca_file']}"
+    assert mounted == "/etc/database-ca/server-ca.pem"
+    variables = (REPOSITORY / "infra" / "variables.tf").read_text()
+    assert f"sslrootcert={mounted}" in variables  # the URL check names the mounted file
+    readme = (REPOSITORY / "infra" / "README.md").read_text()
+    assert f"sslrootcert={mounted}" in readme
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+VERIFYING_URL = "mysql://backup@10.0.0.3:3306/shop?sslmode=verify-ca&sslrootcert=/etc/database-ca/server-ca.pem"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"database_server_ca": "not a certificate"}, "database_server_ca must be a PEM certificate"),
+        ({"database_url": VERIFYING_URL}, "database_url's sslrootcert must be"),
+        (
+            {"database_url": VERIFYING_URL.replace("/etc/database-ca/", "/tmp/"), "database_server_ca": PEM},
+            "database_url's sslrootcert must be",
+        ),
+    ],
+)
+def test_database_ca_settings_are_checked(variables: dict[str, str], message: str, tmp_path: Path) -> None:
+    if terraform_binary() is None:
+        pytest.skip("terraform binary not found")
+    result = evaluate("var.database_server_ca", variables, tmp_path)  # console reports, but exits with 0
+    assert message in " ".join(result.stderr.split())
+
+
+def test_a_verifying_url_with_its_certificate_is_accepted(tmp_path: Path) -> None:
+    if terraform_binary() is None:
+        pytest.skip("terraform binary not found")
+    variables = {"database_url": VERIFYING_URL, "database_server_ca": PEM}
+    result = evaluate("var.database_server_ca", variables, tmp_path)
+    assert "Error" not in result.stderr, result.stderr
+    assert evaluate_json("var.database_server_ca", variables, tmp_path) == PEM
