@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,9 +23,9 @@ import pytest
 from shared.dburl import DatabaseURL
 from tests.databases import unique_name
 from tests.fakes.tls_cert import UNNAMED_ADDRESS, TLSFiles, make_localhost_certificate
+from tests.server_processes import free_port, stop
 
 STARTUP_SECONDS = 30
-SHUTDOWN_SECONDS = 30
 SEARCHED_FOR_SERVER = "/usr/sbin:/usr/local/sbin"
 
 
@@ -68,13 +67,6 @@ class TLSMariaDB:
 
 def _find(program: str) -> str | None:
     return shutil.which(program) or shutil.which(program, path=SEARCHED_FOR_SERVER)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _as_user() -> list[str]:
@@ -133,15 +125,6 @@ def _check_it_offers_tls(server: TLSMariaDB, log: Path) -> None:
         pytest.fail(f"the TLS MariaDB started without TLS (have_ssl {have_ssl}):\n{tail}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()  # a clean shutdown
-    try:
-        process.wait(timeout=SHUTDOWN_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SHUTDOWN_SECONDS)
-
-
 @pytest.fixture(scope="session")
 def tls_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSMariaDB]:
     mariadbd, install_db = _find("mariadbd"), _find("mariadb-install-db")
@@ -162,6 +145,6 @@ def tls_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSMariaDB
             _check_it_offers_tls(server, directory / "error.log")
             yield server
         finally:
-            _stop(process)
+            stop(process)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

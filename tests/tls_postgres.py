@@ -25,10 +25,9 @@ import pytest
 from shared.dburl import DatabaseURL
 from tests.databases import unique_name
 from tests.fakes.tls_cert import UNNAMED_ADDRESS, make_localhost_certificate
-from tests.tls_mariadb import free_port
+from tests.server_processes import free_port, stop
 
 STARTUP_SECONDS = 30
-SHUTDOWN_SECONDS = 30
 BINARY_FOLDERS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 PG_HBA = """\
 local all all trust
@@ -134,15 +133,6 @@ def _wait_until_it_answers(server: TLSPostgres, process: subprocess.Popen[bytes]
             time.sleep(0.05)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()  # a "smart" shutdown; fast once the tests' sessions are gone
-    try:
-        process.wait(timeout=SHUTDOWN_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SHUTDOWN_SECONDS)
-
-
 @pytest.fixture(scope="session")
 def tls_postgres() -> Iterator[TLSPostgres]:
     binaries = next((folder for folder in BINARY_FOLDERS if (folder / "initdb").exists()), None)
@@ -165,6 +155,6 @@ def tls_postgres() -> Iterator[TLSPostgres]:
             _wait_until_it_answers(server, process, directory / "server.log")
             yield server
         finally:
-            _stop(process)
+            stop(process)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -13,10 +13,11 @@ from shared.engines.base import DumpReport
 from shared.engines.mysql import MySQLEngine
 from shared.engines.mysql.connection import Connection
 from shared.engines.mysql.snapshot import open_readers
-from shared.errors import ConfigurationError, DumpError, RestoreError
+from shared.errors import ConfigurationError, DumpError
 from tests.databases import fresh_mysql_database
 from tests.engines.mysql.inventory import execute_script
 from tests.engines.mysql.test_parallel_reads import BALANCE, ROWS, make_accounts, total_balance
+from tests.engines.refusals import assert_every_operation_refused
 from tests.fakes.tls_cert import UNNAMED_ADDRESS, make_localhost_certificate
 from tests.tls_mariadb import TLSMariaDB
 from tests.tls_mariadb import tls_mariadb as tls_mariadb
@@ -97,12 +98,7 @@ def test_a_certificate_from_another_authority_is_refused(tls_mariadb: TLSMariaDB
     foreign = str(make_localhost_certificate(tmp_path).cert_path)
     with tls_mariadb.database("tf") as url:
         refused = replace(url, tls="verify-ca", tls_ca_file=foreign)
-        with pytest.raises(DumpError, match="certificate verify failed"):
-            MySQLEngine(refused).check_connection()
-        with pytest.raises(DumpError, match="certificate verify failed"):
-            list(MySQLEngine(refused).dump(DumpReport()))
-        with pytest.raises(RestoreError, match="certificate verify failed"):
-            MySQLEngine(refused).restore([b"SELECT 1;\n"])
+        assert_every_operation_refused(MySQLEngine(refused), "certificate verify failed")
 
 
 def test_verify_full_checks_the_host_name_and_verify_ca_does_not(tls_mariadb: TLSMariaDB) -> None:
@@ -123,12 +119,7 @@ def test_disable_sends_no_tls_even_when_the_server_offers_it(tls_mariadb: TLSMar
 def test_require_fails_against_a_server_without_tls() -> None:
     with fresh_mysql_database("tr") as url:  # the machine's server has TLS disabled
         insisting = replace(url, tls="require")
-        with pytest.raises(DumpError, match="SSL is required but the server doesn't support it"):
-            MySQLEngine(insisting).check_connection()
-        with pytest.raises(DumpError, match="SSL is required"):
-            list(MySQLEngine(insisting).dump(DumpReport()))
-        with pytest.raises(RestoreError, match="SSL is required"):
-            MySQLEngine(insisting).restore([b"SELECT 1;\n"])
+        assert_every_operation_refused(MySQLEngine(insisting), "SSL is required but the server doesn't")
 
 
 def test_a_missing_authority_file_is_named() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
-from shared.errors import DumpError, RestoreError
 from tests.databases import fresh_postgres_database
 from tests.engines.postgres.database_state import database_state, engine, run_sql
+from tests.engines.refusals import assert_every_operation_refused
 from tests.fakes.tls_cert import UNNAMED_ADDRESS, make_localhost_certificate
 from tests.tls_postgres import TLSPostgres
 from tests.tls_postgres import tls_postgres as tls_postgres
@@ -66,26 +66,17 @@ def test_our_environments_pg_variables_change_nothing(
 def test_a_certificate_from_another_authority_is_refused(
     tls_databases: tuple[DatabaseURL, DatabaseURL], foreign_authority: str
 ) -> None:
-    source, target = (replace(url, tls_ca_file=foreign_authority) for url in tls_databases)
-    with pytest.raises(DumpError, match="certificate verify failed"):
-        engine(source).check_connection()
-    with pytest.raises(DumpError, match="certificate verify failed"):
-        list(engine(source).dump(DumpReport()))
-    with pytest.raises(RestoreError, match="certificate verify failed"):
-        engine(target).restore([b"SELECT 1;\n"])
+    source, _ = tls_databases
+    refused = replace(source, tls_ca_file=foreign_authority)
+    assert_every_operation_refused(engine(refused), "certificate verify failed")
 
 
 def test_verify_full_checks_the_host_name_and_verify_ca_does_not(
     tls_databases: tuple[DatabaseURL, DatabaseURL],
 ) -> None:
-    source, target = tls_databases
+    source, _ = tls_databases
     unnamed = replace(source, host=UNNAMED_ADDRESS)  # the same server, at an address its certificate lacks
-    with pytest.raises(DumpError, match="does not match host name"):
-        engine(unnamed).check_connection()
-    with pytest.raises(DumpError, match="does not match host name"):
-        list(engine(unnamed).dump(DumpReport()))
-    with pytest.raises(RestoreError, match="does not match host name"):
-        engine(replace(target, host=UNNAMED_ADDRESS)).restore([b"SELECT 1;\n"])
+    assert_every_operation_refused(engine(unnamed), "does not match host name")
     engine(replace(unnamed, tls="verify-ca")).check_connection()
     engine(replace(source, host="localhost")).check_connection()  # a name the certificate gives
 
@@ -93,9 +84,4 @@ def test_verify_full_checks_the_host_name_and_verify_ca_does_not(
 def test_require_fails_against_a_server_without_tls() -> None:
     with fresh_postgres_database("pgnotls") as url:  # the machine's server has TLS off
         insisting = replace(url, host="127.0.0.1", unix_socket=None, tls="require")
-        with pytest.raises(DumpError, match="does not support SSL"):
-            engine(insisting).check_connection()
-        with pytest.raises(DumpError, match="does not support SSL"):
-            list(engine(insisting).dump(DumpReport()))
-        with pytest.raises(RestoreError, match="does not support SSL"):
-            engine(insisting).restore([b"SELECT 1;\n"])
+        assert_every_operation_refused(engine(insisting), "does not support SSL")
