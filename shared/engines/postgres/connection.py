@@ -24,9 +24,9 @@ def libpq_environment(url: DatabaseURL, inherited: Mapping[str, str]) -> dict[st
 def connection_parameters(url: DatabaseURL) -> dict[str, str]:
     """libpq's connection keywords for `url` (psycopg takes them too); `password` only when there is one.
 
-    Every keyword that changes how the session behaves is given, so that PG* variables in our own
-    environment, which libpq reads for anything not given, cannot make our connections differ from
-    pg_dump's (whose environment has none of them).
+    `options` and `sslmode` are always given: libpq reads PGOPTIONS and PGSSLMODE from our own
+    environment for any keyword not given, and pg_dump's environment has no PG* variables, so our
+    connections would otherwise differ from pg_dump's.
     """
     host, port = _host_and_port(url)
     parameters = {

@@ -69,13 +69,16 @@ def tools_in(folder: Path) -> ClientTools | None:
 
 
 def _speaks_tls(folder: Path) -> bool:
-    probe = subprocess.run(
-        [str(folder / "psql"), "-X", "-w", "-c", "", _TLS_PROBE],
-        capture_output=True,
-        env={"LC_ALL": "C"},
-        timeout=30,
-        check=False,
-    )
+    try:
+        probe = subprocess.run(
+            [str(folder / "psql"), "-X", "-w", "-c", "", _TLS_PROBE],
+            capture_output=True,
+            env={"LC_ALL": "C"},
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
     return NO_TLS_SUPPORT not in probe.stderr
 
 
