@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -58,6 +59,16 @@ class DatabaseURL:
         if self.unix_socket and self.unix_socket.startswith("/cloudsql/"):
             return self.unix_socket.removeprefix("/cloudsql/").split("/")[0]
         return None
+
+    @property
+    def crosses_a_network(self) -> bool:
+        """Whether the connection leaves this machine: a TCP host other than a loopback address."""
+        if self.unix_socket or self.host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return True  # a host name
 
     def with_password(self, password: str) -> DatabaseURL:
         return replace(self, password=password)

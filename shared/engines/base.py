@@ -33,6 +33,18 @@ class DumpOptions:
     more: the restore commits as it goes, and a failure leaves the database incomplete)."""
 
 
+def plain_text_warning(url: DatabaseURL, encrypted: bool, where: str) -> str | None:
+    """The report's warning when a dump's data crossed a network unencrypted because `sslmode=prefer`
+    found no TLS; None when it did not (encrypted, a socket or loopback, or TLS refused on purpose)."""
+    if encrypted or url.tls != "prefer" or not url.crosses_a_network:
+        return None
+    return (
+        f"The connection to {where} was not encrypted: the server offers no TLS, so the backup's data "
+        "crossed the network in plain text. Enable TLS on the server and add sslmode=require (or "
+        "verify-ca with sslrootcert) to the database URL, so that a plain connection is refused."
+    )
+
+
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just handled."""
 

@@ -89,11 +89,15 @@ def tls_arguments(url: DatabaseURL) -> dict[str, Any]:
 def same_tls_as(connection: Connection) -> dict[str, Any]:
     """Arguments for `connect` that make a new connection to the same server use TLS exactly when
     `connection` does, and with its TLS context."""
+    return {"ssl": connection.ctx} if is_encrypted(connection) else {"ssl_disabled": True}
+
+
+def is_encrypted(connection: Connection) -> bool:
+    """Whether the server says this session uses TLS."""
     cursor = connection.cursor()
     cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
     row = cursor.fetchone()
-    encrypted = bool(row and row[1])
-    return {"ssl": connection.ctx} if encrypted else {"ssl_disabled": True}
+    return bool(row and row[1])
 
 
 def where(url: DatabaseURL) -> str:

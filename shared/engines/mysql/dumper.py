@@ -37,10 +37,10 @@ import pymysql
 import pymysql.cursors
 
 from shared.dburl import DatabaseURL
-from shared.engines.base import DumpOptions, DumpReport
+from shared.engines.base import DumpOptions, DumpReport, plain_text_warning
 from shared.engines.mysql import schema, script
 from shared.engines.mysql.batches import RowReader, batched_values
-from shared.engines.mysql.connection import Connection, describe_connection_error
+from shared.engines.mysql.connection import Connection, describe_connection_error, is_encrypted, where
 from shared.engines.mysql.parallel_reads import key_spans, parallel_values
 from shared.engines.mysql.privileges import check_visibility
 from shared.engines.mysql.schema import Table
@@ -83,6 +83,9 @@ class MySQLDumper:
         database = self._url.database
         cursor = readers.main.cursor()
         report.readers = 1 + len(readers.extra)
+        server = f"MySQL at {where(self._url)}"
+        if warning := plain_text_warning(self._url, is_encrypted(readers.main), server):
+            report.warnings.append(warning)
         cursor.execute("SELECT VERSION(), @@max_allowed_packet")
         version, max_packet = cursor.fetchone()
         report.server_version = schema.text(version)

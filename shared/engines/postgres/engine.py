@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from shared.dburl import DatabaseURL
-from shared.engines.base import DumpOptions, DumpReport
+from shared.engines.base import DumpOptions, DumpReport, plain_text_warning
 from shared.engines.postgres.connection import libpq_environment
 from shared.engines.postgres.dumper import dump_stream
 from shared.engines.postgres.server_facts import ServerFacts, ask_server
@@ -33,6 +33,8 @@ class PostgresEngine:
 
     def dump(self, report: DumpReport) -> Iterator[bytes]:
         facts = self._facts()
+        if warning := plain_text_warning(self._url, facts.encrypted, self._where):
+            report.warnings.append(warning)
         return dump_stream(self._tools_for(facts), self._env, facts, self._where, report)
 
     def restore(self, chunks: Iterable[bytes]) -> None:

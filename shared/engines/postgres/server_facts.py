@@ -22,7 +22,8 @@ SELECT current_setting('server_version_num'),
        current_setting('server_version'),
        (SELECT count(*) {_USER_TABLES}),
        coalesce((SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY 1)
-                 {_USER_TABLES} AND NOT has_table_privilege(c.oid, 'SELECT')), '')
+                 {_USER_TABLES} AND NOT has_table_privilege(c.oid, 'SELECT')), ''),
+       coalesce((SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()), false)
 """
 
 
@@ -33,6 +34,8 @@ class ServerFacts:
     table_count: int
     unreadable_tables: str
     """Tables the user may not SELECT from, comma-separated (empty when all are readable)."""
+    encrypted: bool = False
+    """Whether psql's session used TLS; pg_dump connects with the same tools and settings."""
 
     @property
     def release(self) -> int:
@@ -52,6 +55,6 @@ def ask_server(tools: ClientTools, env: dict[str, str], where: str) -> ServerFac
     )
     stderr = completed.stderr.decode("utf-8", "replace").strip()
     fields = completed.stdout.decode("utf-8", "replace").rstrip("\n").split("\0")
-    if completed.returncode != 0 or len(fields) != 4:
+    if completed.returncode != 0 or len(fields) != 5:
         raise DumpError(f"Cannot connect to or read the PostgreSQL database {where}: {stderr or 'no answer'}")
-    return ServerFacts(int(fields[0]), fields[1], int(fields[2]), fields[3])
+    return ServerFacts(int(fields[0]), fields[1], int(fields[2]), fields[3], fields[4] == "t")
