@@ -128,3 +128,13 @@ def test_a_missing_authority_file_is_named() -> None:
     )
     with pytest.raises(ConfigurationError, match=r"'/nonexistent/ca\.pem' is not a readable file"):
         MySQLEngine(url).check_connection()
+
+
+def test_an_authority_file_without_a_certificate_is_named(tmp_path: Path) -> None:
+    not_a_certificate = tmp_path / "ca.pem"
+    not_a_certificate.write_text("this is not PEM\n")
+    url = DatabaseURL(
+        engine="mysql", database="x", user="u", tls="verify-full", tls_ca_file=str(not_a_certificate)
+    )
+    with pytest.raises(ConfigurationError, match="holds no usable PEM certificate"):
+        MySQLEngine(url).check_connection()
