@@ -16,6 +16,8 @@ checked; `require`: TLS or no connection; `verify-ca`: and the certificate signe
 `verify-full`: and issued for the host connected to."""
 TLS_MODES: tuple[TLSMode, ...] = get_args(TLSMode)
 VERIFYING_TLS_MODES: frozenset[TLSMode] = frozenset({"verify-ca", "verify-full"})
+REQUIRED_TLS_MODES: frozenset[TLSMode] = VERIFYING_TLS_MODES | {"require"}
+"""The modes that refuse a connection without TLS."""
 
 _SCHEMES: dict[str, Engine] = {
     "mysql": "mysql",
@@ -146,7 +148,7 @@ def _tls_settings(
     if mode is None:
         raise ConfigurationError(f"{setting}: sslmode={mode_text!r} is not one of {', '.join(TLS_MODES)}")
     ca_file = query.get("sslrootcert", [None])[0]
-    if over_socket and (mode not in ("prefer", "disable") or ca_file):
+    if over_socket and (mode in REQUIRED_TLS_MODES or ca_file):
         raise ConfigurationError(
             f"{setting}: sslmode={mode} needs a TCP host; a unix socket is not encrypted (the Cloud SQL "
             "socket's connector encrypts the way to the instance itself). Drop sslmode or use a host."

@@ -92,5 +92,3 @@ def test_encryption_is_read_off_each_engines_session(
 
 def server_facts(url: DatabaseURL) -> ServerFacts:
     return ask_server(any_tools(None, url.tls), libpq_environment(url, os.environ), url.database)
-
-

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from shared.dburl import VERIFYING_TLS_MODES, TLSMode
+from shared.dburl import REQUIRED_TLS_MODES, TLSMode
 from shared.engines.postgres.releases import release, release_name
 from shared.errors import ConfigurationError, DumpError
 
@@ -163,7 +163,7 @@ def any_tools(tools_dir: Path | None, tls: TLSMode = "prefer") -> ClientTools:
 
 def _able_to_use(candidates: list[ClientTools], tls: TLSMode) -> list[ClientTools]:
     """The tools that can connect as `sslmode` asks: all, unless TLS is required."""
-    if tls == "require" or tls in VERIFYING_TLS_MODES:
+    if tls in REQUIRED_TLS_MODES:
         return [tools for tools in candidates if tools.tls]
     return candidates
 
