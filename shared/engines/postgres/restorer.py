@@ -107,8 +107,8 @@ def _failed(where: str, steps: LockSteps | None, loaders: CopyLoaders) -> str:
         )
     if steps is not None and steps.committed:
         return (
-            f"Restoring into {where} failed after part of it was committed (it has more tables and indexes "
-            "than the server can lock in one transaction), so the database is incomplete"
+            f"Restoring into {where} failed after part of it was committed (it has more tables, indexes, "
+            "routines or types than the server can lock in one transaction), so the database is incomplete"
         )
     return f"Restoring into {where} failed, and the database was left as it was"
 
@@ -123,7 +123,7 @@ def _load(
     splitter = DumpSplitter(major_release(connection.info.server_version), standard_strings=standard_strings)
     cursor = connection.cursor()
     if steps.too_many_to_drop_at_once():
-        steps.drop_relations()
+        steps.drop_in_steps()
     cursor.execute(CLEAR_DATABASE)
     steps.checkpoint()
     may_commit = True
