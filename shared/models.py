@@ -77,6 +77,11 @@ class Backup:
     """Rows per table at backup time."""
     warnings: list[str] = field(default_factory=list)
     """Non-fatal problems, e.g. a storage target that failed while another kept the file."""
+    run_lock: str | None = None
+    """The database lock held by the run that writes this record. A pending or running record whose lock
+    another run holds was left by a run that stopped without finishing (see `services.interrupted`)."""
+    restoring: str | None = None
+    """On a pre-restore backup: the id of the backup being restored after it, until that restore ends."""
 
     def location(self, kind: StorageKind) -> StorageLocation | None:
         return next((loc for loc in self.locations if loc.kind == kind), None)
@@ -92,6 +97,8 @@ class Backup:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; datetimes as ISO 8601 strings."""
         data = asdict(self)
+        for internal in ("run_lock", "restoring"):
+            del data[internal]
         for key in ("created_at", "completed_at"):
             value = data[key]
             data[key] = value.isoformat() if value else None

@@ -93,6 +93,8 @@ def backup_to_record(backup: Backup) -> dict[str, Any]:
         "locations": [{"kind": str(loc.kind), "ref": loc.ref} for loc in backup.locations],
         "table_rows": dict(backup.table_rows),
         "warnings": list(backup.warnings),
+        "run_lock": backup.run_lock,
+        "restoring": backup.restoring,
     }
 
 
@@ -125,6 +127,8 @@ def backup_from_record(record: dict[str, Any]) -> Backup:
         ],
         table_rows={str(table): int(rows) for table, rows in (record.get("table_rows") or {}).items()},
         warnings=[str(warning) for warning in record.get("warnings") or []],
+        run_lock=record.get("run_lock"),
+        restoring=record.get("restoring"),
     )
 
 

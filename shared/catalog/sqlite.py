@@ -49,7 +49,9 @@ CREATE TABLE IF NOT EXISTS backups (
     error_message TEXT,
     locations TEXT NOT NULL,
     table_rows TEXT NOT NULL,
-    warnings TEXT NOT NULL
+    warnings TEXT NOT NULL,
+    run_lock TEXT,
+    restoring TEXT
 );
 CREATE INDEX IF NOT EXISTS backups_newest_first ON backups (created_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS settings (
@@ -85,8 +87,10 @@ CREATE TABLE IF NOT EXISTS runs (
 _BACKUP_COLUMNS = (
     "id, filename, database_engine, database_name, database_host, database_server_version, source, "
     "created_by, created_at, status, compression, file_size, sha256, raw_size, is_protected, "
-    "completed_at, error_message, locations, table_rows, warnings"
+    "completed_at, error_message, locations, table_rows, warnings, run_lock, restoring"
 )
+_ADDED_BACKUP_COLUMNS = ("run_lock", "restoring")
+"""Nullable text columns newer than the first catalogs; added to an older file when it is opened."""
 
 
 def _text(moment: datetime) -> str:
@@ -126,6 +130,8 @@ def _backup_row(backup: Backup) -> tuple[Any, ...]:
         json.dumps(record["locations"]),
         json.dumps(record["table_rows"]),
         json.dumps(record["warnings"]),
+        record["run_lock"],
+        record["restoring"],
     )
 
 
@@ -154,8 +160,17 @@ def _backup_from_row(row: sqlite3.Row) -> Backup:
             "locations": json.loads(row["locations"]),
             "table_rows": json.loads(row["table_rows"]),
             "warnings": json.loads(row["warnings"]),
+            "run_lock": row["run_lock"],
+            "restoring": row["restoring"],
         }
     )
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    present = {row["name"] for row in connection.execute("PRAGMA table_info(backups)")}
+    for column in _ADDED_BACKUP_COLUMNS:
+        if column not in present:
+            connection.execute(f"ALTER TABLE backups ADD COLUMN {column} TEXT")
 
 
 class SQLiteCatalog:
@@ -171,7 +186,9 @@ class SQLiteCatalog:
         with self._connection() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
         with self._connection() as connection:
-            connection.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            connection.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}")
+            _add_missing_columns(connection)
+            connection.execute("COMMIT")
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

@@ -19,7 +19,8 @@ from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.redaction import redact
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
-from shared.services.locking import DatabaseLock
+from shared.services.interrupted import settle_interrupted_runs
+from shared.services.locking import DatabaseLock, lock_name
 
 _NOTIFIED_ELSEWHERE = (BackupSource.SCHEDULED, BackupSource.PRE_RESTORE)
 """Scheduled runs mail once after Scheduler's final retry; a failed pre-restore backup fails the restore,
@@ -42,6 +43,7 @@ class BackupService:
         on failure the record is `failed` with the reason, no file is left, and the error is raised."""
         url = self._ctx.config.require_database()
         with DatabaseLock(self._ctx.catalog, self._ctx.clock, url, self._ctx.lock_ttl, "backup"):
+            settle_interrupted_runs(self._ctx, url, actor)
             return self.create_while_locked(url, actor, source, protect=protect, progress=progress)
 
     def create_while_locked(
@@ -69,6 +71,7 @@ class BackupService:
             created_at=now,
             compression=compression,
             is_protected=protect,
+            run_lock=lock_name(url),
         )
         ctx.catalog.add_backup(backup)
         backup.status = BackupStatus.RUNNING

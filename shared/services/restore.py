@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from shared.catalog.base import Catalog
 from shared.compression import decompress_stream
 from shared.errors import InvalidInputError, RestoreError
 from shared.models import AuditAction, Backup, BackupSource
@@ -12,6 +14,7 @@ from shared.notify.base import restore_failed
 from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
+from shared.services.interrupted import settle_interrupted_runs
 from shared.services.locking import DatabaseLock
 from shared.services.reading import open_backup, require_completed, verify_backup_file
 
@@ -43,6 +46,7 @@ class RestoreService:
             )
         audit = ctx.auditor
         with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore"):
+            settle_interrupted_runs(ctx, url, actor)
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
             try:
                 verify_backup_file(ctx, backup)
@@ -58,21 +62,22 @@ class RestoreService:
                 ctx.notifier.send(restore_failed(backup.database, exc, ctx.clock.now(), backup.id))
                 raise
             engine = ctx.engine_factory(url)
-            try:
-                engine.restore(decompress_stream(_counting(open_backup(ctx, backup), progress)))
-            except Exception as first:
-                message = self._put_back(pre, first)
-                audit.record(
-                    actor,
-                    AuditAction.RESTORE,
-                    backup.id,
-                    {"outcome": "failed", "error": message, "pre_restore_backup_id": pre.id},
-                    severity="ERROR",
-                )
-                ctx.notifier.send(
-                    restore_failed(backup.database, message, ctx.clock.now(), backup.id, pre.id)
-                )
-                raise RestoreError(message) from first
+            with _restoring(ctx.catalog, pre, backup.id):
+                try:
+                    engine.restore(decompress_stream(_counting(open_backup(ctx, backup), progress)))
+                except Exception as first:
+                    message = self._put_back(pre, first)
+                    audit.record(
+                        actor,
+                        AuditAction.RESTORE,
+                        backup.id,
+                        {"outcome": "failed", "error": message, "pre_restore_backup_id": pre.id},
+                        severity="ERROR",
+                    )
+                    ctx.notifier.send(
+                        restore_failed(backup.database, message, ctx.clock.now(), backup.id, pre.id)
+                    )
+                    raise RestoreError(message) from first
             audit.record(
                 actor,
                 AuditAction.RESTORE,
@@ -95,6 +100,19 @@ class RestoreService:
             f"restore failed: {describe_error(first)}. The database was put back as it was, "
             f"from the pre-restore backup {pre.id}."
         )
+
+
+@contextmanager
+def _restoring(catalog: Catalog, pre: Backup, backup_id: str) -> Iterator[None]:
+    """Mark the pre-restore backup with the restore under way, until it has ended either way; a mark
+    left behind tells the next run on the database that this restore was interrupted."""
+    pre.restoring = backup_id
+    catalog.update_backup(pre)
+    try:
+        yield
+    finally:
+        pre.restoring = None
+        catalog.update_backup(pre)
 
 
 def _counting(chunks: Iterator[bytes], progress: ProgressCallback | None) -> Iterator[bytes]:

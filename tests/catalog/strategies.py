@@ -70,6 +70,8 @@ def backups(draw: st.DrawFn, backup_id: str | None = None) -> Backup:
         ),
         table_rows=draw(st.dictionaries(_names, st.integers(0, 2**40), max_size=4)),
         warnings=draw(st.lists(_plain_text, max_size=3)),
+        run_lock=draw(st.none() | _names),
+        restoring=draw(st.none() | _ids),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -58,3 +59,30 @@ def test_an_unwritable_location_gives_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(StorageError, match="catalog"):
         SQLiteCatalog(blocker / "catalog.db")
+
+
+FIRST_BACKUPS_TABLE = """
+CREATE TABLE backups (
+    id TEXT PRIMARY KEY, filename TEXT NOT NULL, database_engine TEXT NOT NULL, database_name TEXT NOT NULL,
+    database_host TEXT NOT NULL, database_server_version TEXT NOT NULL, source TEXT NOT NULL,
+    created_by TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL, compression TEXT NOT NULL,
+    file_size INTEGER, sha256 TEXT, raw_size INTEGER, is_protected INTEGER NOT NULL, completed_at TEXT,
+    error_message TEXT, locations TEXT NOT NULL, table_rows TEXT NOT NULL, warnings TEXT NOT NULL
+);
+INSERT INTO backups VALUES ('old', 'shop.sql.gz', 'mysql', 'shop', 'db', '10.11', 'manual', 'ops',
+    '2026-11-01T00:00:00.000000+00:00', 'completed', 'gzip', 10, NULL, 20, 0, NULL, NULL, '[]', '{}', '[]');
+"""
+"""The backups table as the first catalogs made it, before `run_lock` and `restoring`."""
+
+
+def test_a_catalog_file_from_before_run_locks_gains_the_columns_and_keeps_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(FIRST_BACKUPS_TABLE)
+    catalog = SQLiteCatalog(path)
+    old = catalog.get_backup("old")
+    assert (old.filename, old.run_lock, old.restoring) == ("shop.sql.gz", None, None)
+    old.run_lock, old.restoring = "db-lock", "b1"
+    catalog.update_backup(old)
+    reopened = SQLiteCatalog(path).get_backup("old")
+    assert (reopened.run_lock, reopened.restoring) == ("db-lock", "b1")

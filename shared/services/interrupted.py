@@ -1,0 +1,93 @@
+"""Runs that stopped without finishing (a function timeout, a crash, a lost instance), found by the next one.
+
+A backup's record is pending or running only while its run holds the database's lock (`run_lock` names
+it), and a pre-restore backup names the backup being restored (`restoring`) only while that restore runs.
+Whoever takes the lock next knows that no other run holds it, so such records were left by a run that is
+gone, which could not say so itself:
+- its backup is marked failed (a record gets its stored files only once it completes, so none is kept);
+- its restore ended at an unknown point: a MySQL database, or a PostgreSQL one that had been committed in
+  steps, may be incomplete. The pre-restore backup is protected, so retention keeps it, and the mail says
+  which backup to restore.
+Both are audited and mailed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from shared.catalog.base import BackupFilter, Catalog
+from shared.dburl import DatabaseURL
+from shared.models import AuditAction, Backup, BackupSource, BackupStatus
+from shared.notify.base import backup_failed, restore_failed
+from shared.services.context import ServiceContext
+from shared.services.locking import lock_name
+
+RECENT_PRE_RESTORE_BACKUPS = 20
+"""How many of the newest pre-restore backups are looked at: every restore settles the one before it, so
+an interrupted restore's is among the newest of its database."""
+_STOPPED = "stopped without finishing (a function timeout, a crash or a lost instance)"
+
+
+def settle_interrupted_runs(ctx: ServiceContext, url: DatabaseURL, actor: str) -> None:
+    """Fail and report the runs on `url`'s database that died; the caller holds the database's lock."""
+    lock = lock_name(url)
+    for status in (BackupStatus.PENDING, BackupStatus.RUNNING):
+        for backup in _every(ctx.catalog, BackupFilter(status=status)):
+            if backup.run_lock == lock:
+                _fail_backup(ctx, backup, actor)
+    newest = ctx.catalog.list_backups(
+        BackupFilter(source=BackupSource.PRE_RESTORE), limit=RECENT_PRE_RESTORE_BACKUPS
+    )
+    for pre in newest.backups:
+        if pre.run_lock == lock and pre.restoring is not None:
+            _report_restore(ctx, pre, actor)
+
+
+def _every(catalog: Catalog, filter: BackupFilter) -> Iterator[Backup]:
+    cursor: str | None = None
+    while True:
+        page = catalog.list_backups(filter, cursor=cursor)
+        yield from page.backups
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
+    error = f"interrupted: the run taking this backup {_STOPPED}, so no file was kept"
+    backup.status = BackupStatus.FAILED
+    backup.completed_at = ctx.clock.now()
+    backup.error_message = error
+    ctx.catalog.update_backup(backup)
+    ctx.auditor.record(
+        backup.created_by,
+        AuditAction.CREATE,
+        backup.id,
+        {"outcome": "interrupted", "error": error, "found_by": actor},
+        severity="ERROR",
+    )
+    ctx.notifier.send(backup_failed(backup.database, error, backup.completed_at, backup.id))
+
+
+def _report_restore(ctx: ServiceContext, pre: Backup, actor: str) -> None:
+    restored = pre.restoring
+    assert restored is not None
+    error = (
+        f"interrupted: the restore of backup {restored} into {pre.database.name!r} {_STOPPED}, at an "
+        f"unknown point. A MySQL database, or a PostgreSQL one restored in steps or over several "
+        f"connections, may be incomplete. The pre-restore backup {pre.id} holds the database as it was "
+        f"before; it is now protected, so retention keeps it. Check the database, and restore {pre.id} "
+        "if it is incomplete."
+    )
+    pre.restoring = None
+    pre.is_protected = True
+    pre.warnings = [*pre.warnings, f"protected: the restore of backup {restored} after it was interrupted"]
+    ctx.catalog.update_backup(pre)
+    ctx.auditor.record(
+        pre.created_by,
+        AuditAction.RESTORE,
+        restored,
+        {"outcome": "interrupted", "error": error, "pre_restore_backup_id": pre.id, "found_by": actor},
+        severity="ERROR",
+    )
+    ctx.notifier.send(restore_failed(pre.database, error, ctx.clock.now(), restored, pre.id))

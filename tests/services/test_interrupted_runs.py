@@ -1,0 +1,198 @@
+"""A run killed mid-way (a function timeout, a lost instance) cannot report itself: the next run on the
+database fails its backup record or reports its restore, audits and mails it, and keeps the pre-restore
+backup. The runs here are real `python main.py` processes, killed with SIGKILL while a table lock held by
+another session holds them up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from shared.catalog.base import BackupFilter
+from shared.catalog.sqlite import SQLiteCatalog
+from shared.clock import FixedClock
+from shared.config import Config
+from shared.dburl import DatabaseURL
+from shared.models import AuditAction, Backup, BackupSource, BackupStatus
+from shared.notify.base import NotificationKind
+from shared.services.backups import BackupService
+from shared.services.context import ServiceContext
+from shared.services.locking import lock_name
+from shared.wiring import build_context
+from tests.catalog.strategies import make_backup
+from tests.databases import fresh_mysql_database
+from tests.functions.conftest import RecordingNotifier
+from tests.sample_data import load_sample
+
+ROOT = Path(__file__).resolve().parents[2]
+LATER = timedelta(hours=2)
+"""The next run comes after the killed run's lock has expired."""
+
+
+@pytest.fixture
+def database() -> Iterator[DatabaseURL]:
+    with fresh_mysql_database("crash") as url:
+        load_sample(url)
+        yield url
+
+
+def _config(url: DatabaseURL, home: Path) -> Config:
+    return Config(database_url=url, home=home)
+
+
+def _next_run(url: DatabaseURL, home: Path) -> tuple[ServiceContext, RecordingNotifier]:
+    context = build_context(_config(url, home), FixedClock(datetime.now(UTC) + LATER))
+    notifier = RecordingNotifier()
+    context.notifier = notifier
+    return context, notifier
+
+
+@contextmanager
+def _table_locked(url: DatabaseURL, mode: str) -> Iterator[None]:
+    """`LOCK TABLES orders <mode>` in a session of its own, until the block ends."""
+    connection = pymysql.connect(host=url.host, port=url.port, user=url.user, database=url.database)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLES orders {mode}")
+        yield
+    finally:
+        connection.close()
+
+
+def _killed_when(
+    args: list[str], url: DatabaseURL, home: Path, ready: Callable[[SQLiteCatalog], bool]
+) -> None:
+    """Run `python main.py ARGS` and SIGKILL it once `ready` says it is where it should die."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP_")}
+    env.update(
+        BACKUP_DATABASE_URL=f"mysql://{url.user}@{url.host}:{url.port}/{url.database}", BACKUP_HOME=str(home)
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (home.exists() and ready(SQLiteCatalog(_config(url, home).catalog_path))):
+            assert process.poll() is None, (
+                f"the run ended by itself: {process.stderr.read() if process.stderr else ''}"
+            )
+            assert time.monotonic() < deadline, "the run never got where it should be killed"
+            time.sleep(0.05)
+        time.sleep(0.3)  # well inside the statement the table lock holds up
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _running(catalog: SQLiteCatalog) -> bool:
+    return bool(catalog.list_backups(BackupFilter(status=BackupStatus.RUNNING)).backups)
+
+
+def _restoring(catalog: SQLiteCatalog) -> bool:
+    pre = catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    return any(backup.restoring for backup in pre)
+
+
+def test_a_backup_killed_mid_dump_is_failed_and_mailed_by_the_next_run(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    with _table_locked(database, "WRITE"):  # the dump waits to read the table
+        _killed_when(["create"], database, home, _running)
+    context, notifier = _next_run(database, home)
+    [killed] = context.catalog.list_backups().backups
+    assert killed.status is BackupStatus.RUNNING
+
+    fresh = BackupService(context).create("bob")
+
+    assert fresh.status is BackupStatus.COMPLETED
+    failed = context.catalog.get_backup(killed.id)
+    assert failed.status is BackupStatus.FAILED and failed.locations == []
+    assert failed.error_message is not None and failed.error_message.startswith("interrupted: ")
+    [mail] = notifier.sent
+    assert (mail.kind, mail.backup_id) == (NotificationKind.BACKUP_FAILED, killed.id)
+    [entry] = [
+        log for log in context.catalog.list_logs(killed.id) if log.details.get("outcome") == "interrupted"
+    ]
+    assert entry.action is AuditAction.CREATE and entry.details["found_by"] == "bob"
+    assert [p.name for p in context.config.local_backup_dir.iterdir() if not p.name.startswith(".")] == [
+        fresh.filename
+    ]
+
+
+def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    context, _ = _next_run(database, home)
+    backup = BackupService(context).create("alice")
+    with _table_locked(database, "READ"):  # the pre-restore dump reads it; the restore cannot drop it
+        _killed_when(["restore", backup.id, "--force"], database, home, _restoring)
+    context, notifier = _next_run(database, home)
+    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    assert pre.status is BackupStatus.COMPLETED and pre.restoring == backup.id and not pre.is_protected
+
+    BackupService(context).create("bob")
+
+    kept = context.catalog.get_backup(pre.id)
+    assert kept.is_protected and kept.restoring is None and kept.warnings
+    [mail] = notifier.sent
+    assert (mail.kind, mail.backup_id) == (NotificationKind.RESTORE_FAILED, backup.id)
+    assert pre.id in mail.error and "incomplete" in mail.error and mail.facts["pre-restore backup"] == pre.id
+    [entry] = [
+        log for log in context.catalog.list_logs(backup.id) if log.details.get("outcome") == "interrupted"
+    ]
+    assert entry.action is AuditAction.RESTORE and entry.details["pre_restore_backup_id"] == pre.id
+
+
+def test_records_of_other_databases_and_of_imports_are_left_alone(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    context, notifier = _next_run(database, tmp_path / "home")
+    elsewhere = _record(context, "elsewhere", BackupStatus.RUNNING, run_lock="db-another-database")
+    importing = _record(context, "importing", BackupStatus.RUNNING, run_lock=None)
+    restoring_elsewhere = _record(
+        context,
+        "pre-elsewhere",
+        BackupStatus.COMPLETED,
+        run_lock="db-another-database",
+        source=BackupSource.PRE_RESTORE,
+        restoring="some-backup",
+    )
+    pending_here = _record(context, "pending-here", BackupStatus.PENDING, run_lock=lock_name(database))
+
+    BackupService(context).create("bob")
+
+    assert context.catalog.get_backup(elsewhere.id) == elsewhere
+    assert context.catalog.get_backup(importing.id) == importing
+    assert context.catalog.get_backup(restoring_elsewhere.id) == restoring_elsewhere
+    assert context.catalog.get_backup(pending_here.id).status is BackupStatus.FAILED
+    assert [mail.backup_id for mail in notifier.sent] == [pending_here.id]
+
+
+def _record(
+    context: ServiceContext,
+    backup_id: str,
+    status: BackupStatus,
+    run_lock: str | None,
+    source: BackupSource = BackupSource.MANUAL,
+    restoring: str | None = None,
+) -> Backup:
+    backup = make_backup(backup_id, status=status, run_lock=run_lock, source=source, restoring=restoring)
+    context.catalog.add_backup(backup)
+    return backup
