@@ -4,7 +4,8 @@ A backup's record is pending or running only while its run holds the database's 
 it), and a pre-restore backup names the backup being restored (`restoring`) only while that restore runs.
 Whoever takes the lock next knows that no other run holds it, so such records were left by a run that is
 gone, which could not say so itself:
-- its backup is marked failed (a record gets its stored files only once it completes, so none is kept);
+- its backup is marked failed (a record gets its stored files only once it completes) and what its
+  uploads left behind is removed;
 - its restore ended at an unknown point: a MySQL database, or a PostgreSQL one that had been committed in
   steps, may be incomplete. The pre-restore backup is protected, so retention keeps it, and the mail says
   which backup to restore.
@@ -58,6 +59,8 @@ def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
     backup.status = BackupStatus.FAILED
     backup.completed_at = ctx.clock.now()
     backup.error_message = error
+    for storage in ctx.storages.values():
+        storage.discard_unfinished(backup.filename)
     ctx.catalog.update_backup(backup)
     ctx.auditor.record(
         backup.created_by,

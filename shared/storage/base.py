@@ -41,6 +41,11 @@ class Storage(Protocol):
 
     def exists(self, ref: str) -> bool: ...
 
+    def discard_unfinished(self, filename: str) -> None:
+        """Remove what uploads of `filename` left behind when their process was killed before `commit` or
+        `abort` could run. Nothing of a finished file is touched."""
+        ...
+
     def test_connection(self) -> None:
         """Raise `StorageError` saying what is wrong unless the storage is reachable and writable."""
         ...

@@ -113,6 +113,10 @@ class DriveStorage:
         except NotFoundError:
             return
 
+    def discard_unfinished(self, filename: str) -> None:
+        """Nothing to do: Drive creates a file only when its resumable upload's last chunk arrives, and an
+        abandoned upload session expires by itself."""
+
     def exists(self, ref: str) -> bool:
         try:
             metadata = self._metadata(check_file_id(ref), "id,trashed")

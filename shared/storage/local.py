@@ -169,6 +169,17 @@ class LocalStorage:
     def exists(self, ref: str) -> bool:
         return self._path(ref).is_file()
 
+    def discard_unfinished(self, filename: str) -> None:
+        leftover = f"{PARTIAL_PREFIX}{check_filename(filename)}-"
+        if not self.root.is_dir():
+            return
+        for path in self.root.iterdir():
+            if path.name.startswith(leftover):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    raise StorageError(f"cannot delete {path}: {exc.strerror or exc}") from exc
+
     def test_connection(self) -> None:
         self._make_root()
         probe = self.root / f".probe-{uuid.uuid4().hex}"

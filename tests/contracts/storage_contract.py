@@ -117,6 +117,20 @@ class StorageContract:
         with pytest.raises(StorageError):
             upload.write(b"more")
 
+    def test_discarding_a_killed_upload_keeps_finished_files_and_other_ones(self, storage: Storage) -> None:
+        """An upload whose process died got neither `commit` nor `abort`; discarding what it left touches
+        neither finished files nor uploads of other names."""
+        finished = put(storage, "finished.sql.gz", b"an earlier, finished file")
+        storage.begin("killed.sql.gz").write(os.urandom(MIB + 1))
+        other = storage.begin("other.sql.gz")
+        other.write(b"still")
+        storage.discard_unfinished("killed.sql.gz")
+        storage.discard_unfinished("never-begun.sql.gz")
+        assert read(storage, finished) == b"an earlier, finished file"
+        other.write(b" being written")
+        other.commit(sha256_of(b"still being written"), 19)
+        assert self.visible_files(storage) == {"finished.sql.gz", "other.sql.gz"}
+
     def test_abort_after_commit_keeps_the_file(self, storage: Storage) -> None:
         upload = storage.begin("kept.sql")
         upload.write(b"keep me")

@@ -130,9 +130,7 @@ def test_a_backup_killed_mid_dump_is_failed_and_mailed_by_the_next_run(
         log for log in context.catalog.list_logs(killed.id) if log.details.get("outcome") == "interrupted"
     ]
     assert entry.action is AuditAction.CREATE and entry.details["found_by"] == "bob"
-    assert [p.name for p in context.config.local_backup_dir.iterdir() if not p.name.startswith(".")] == [
-        fresh.filename
-    ]
+    assert [p.name for p in context.config.local_backup_dir.iterdir()] == [fresh.filename]
 
 
 def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
