@@ -60,7 +60,7 @@ def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
     backup.completed_at = ctx.clock.now()
     backup.error_message = error
     for storage in ctx.storages.values():
-        storage.discard_unfinished(backup.filename)
+        storage.discard_leftovers(backup.filename)
     ctx.catalog.update_backup(backup)
     ctx.auditor.record(
         backup.created_by,

@@ -41,9 +41,10 @@ class Storage(Protocol):
 
     def exists(self, ref: str) -> bool: ...
 
-    def discard_unfinished(self, filename: str) -> None:
-        """Remove what uploads of `filename` left behind when their process was killed before `commit` or
-        `abort` could run. Nothing of a finished file is touched."""
+    def discard_leftovers(self, filename: str) -> None:
+        """Remove whatever uploads of `filename` left when their process died before its backup's record
+        was completed: partial data, and the file itself if it was committed but never recorded. Only for
+        a backup that will never complete (file names are unique per backup)."""
         ...
 
     def test_connection(self) -> None:

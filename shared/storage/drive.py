@@ -18,7 +18,7 @@ from googleapiclient.http import MediaIoBaseDownload
 from shared.errors import ConfigurationError, InvalidInputError, NotFoundError, StorageError
 from shared.models import StorageKind
 from shared.storage.drive_errors import is_transient, to_storage_error
-from shared.storage.drive_upload import DriveUpload
+from shared.storage.drive_upload import DriveUpload, files_named
 from shared.storage.filenames import check_filename
 from shared.storage.retry import RetryPolicy
 
@@ -113,9 +113,13 @@ class DriveStorage:
         except NotFoundError:
             return
 
-    def discard_unfinished(self, filename: str) -> None:
-        """Nothing to do: Drive creates a file only when its resumable upload's last chunk arrives, and an
-        abandoned upload session expires by itself."""
+    def discard_leftovers(self, filename: str) -> None:
+        """Delete the files of that name in the folder. An unfinished resumable upload left no file (Drive
+        creates it with the last chunk) and its session expires by itself."""
+        request = files_named(self._service, self._folder_id, check_filename(filename))
+        found = self._run(request.execute, f"looking for {filename} on Google Drive")
+        for item in found.get("files", []):
+            self.delete(str(item["id"]))
 
     def exists(self, ref: str) -> bool:
         try:

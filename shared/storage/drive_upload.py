@@ -32,6 +32,18 @@ class UploadSessionLostError(StorageError):
     """Drive no longer holds bytes this upload has already discarded; the upload must start over."""
 
 
+def files_named(service: Any, folder_id: str, filename: str) -> Any:
+    """The Drive request that lists the ids of the untrashed files named `filename` in the folder."""
+    quoted = filename.replace("\\", "\\\\").replace("'", "\\'")
+    return service.files().list(
+        q=f"'{folder_id}' in parents and name = '{quoted}' and trashed = false",
+        fields="files(id)",
+        pageSize=10,
+        supportsAllDrives=True,
+        includeItemsFromAllDrives=True,
+    )
+
+
 def mime_type_for(filename: str) -> str:
     for suffix, mime_type in MIME_TYPES_BY_SUFFIX.items():
         if filename.endswith(suffix):
@@ -247,11 +259,7 @@ class DriveUpload:
 
     def _refuse_existing_name(self, allowed_id: str | None) -> None:
         """Drive allows two files of one name in a folder; backups must not, so refuse a second one."""
-        quoted = self._filename.replace("\\", "\\\\").replace("'", "\\'")
-        query = f"'{self._folder_id}' in parents and name = '{quoted}' and trashed = false"
-        request = self._service.files().list(
-            q=query, fields="files(id)", pageSize=10, supportsAllDrives=True, includeItemsFromAllDrives=True
-        )
+        request = files_named(self._service, self._folder_id, self._filename)
         found = self._run(request.execute, f"looking for an existing {self._filename} on Google Drive")
         if any(item.get("id") != allowed_id for item in found.get("files", [])):
             raise StorageError(f"a backup file named {self._filename} exists already in the Drive folder")

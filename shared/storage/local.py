@@ -169,12 +169,12 @@ class LocalStorage:
     def exists(self, ref: str) -> bool:
         return self._path(ref).is_file()
 
-    def discard_unfinished(self, filename: str) -> None:
-        leftover = f"{PARTIAL_PREFIX}{check_filename(filename)}-"
+    def discard_leftovers(self, filename: str) -> None:
+        partial = f"{PARTIAL_PREFIX}{check_filename(filename)}-"
         if not self.root.is_dir():
             return
         for path in self.root.iterdir():
-            if path.name.startswith(leftover):
+            if path.name == filename or path.name.startswith(partial):
                 try:
                     path.unlink(missing_ok=True)
                 except OSError as exc:

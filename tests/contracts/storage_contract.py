@@ -117,15 +117,16 @@ class StorageContract:
         with pytest.raises(StorageError):
             upload.write(b"more")
 
-    def test_discarding_a_killed_upload_keeps_finished_files_and_other_ones(self, storage: Storage) -> None:
-        """An upload whose process died got neither `commit` nor `abort`; discarding what it left touches
-        neither finished files nor uploads of other names."""
+    def test_leftovers_of_a_killed_run_go_and_nothing_else(self, storage: Storage) -> None:
+        """A run that died after its upload's commit, before its record was completed, left the file:
+        discarding the leftovers of its name removes it, and touches neither other files nor an upload
+        of another name under way."""
         finished = put(storage, "finished.sql.gz", b"an earlier, finished file")
-        storage.begin("killed.sql.gz").write(os.urandom(MIB + 1))
+        put(storage, "killed.sql.gz", b"committed, never recorded")
         other = storage.begin("other.sql.gz")
         other.write(b"still")
-        storage.discard_unfinished("killed.sql.gz")
-        storage.discard_unfinished("never-begun.sql.gz")
+        storage.discard_leftovers("killed.sql.gz")
+        storage.discard_leftovers("never-begun.sql.gz")
         assert read(storage, finished) == b"an earlier, finished file"
         other.write(b" being written")
         other.commit(sha256_of(b"still being written"), 19)

@@ -58,12 +58,12 @@ def test_the_partial_file_of_a_killed_upload_is_discarded(tmp_path: Path) -> Non
     storage = LocalStorage(tmp_path)
     storage.begin("killed.sql.gz").write(b"x" * 10)
     other = storage.begin("killed.sql.gz.more")
-    storage.discard_unfinished("killed.sql.gz")
+    storage.discard_leftovers("killed.sql.gz")
     [left] = [path.name for path in tmp_path.iterdir()]
     assert left.startswith(f"{PARTIAL_PREFIX}killed.sql.gz.more-")
     other.abort()
-    storage.discard_unfinished("killed.sql.gz")
-    LocalStorage(tmp_path / "never-made").discard_unfinished("killed.sql.gz")
+    storage.discard_leftovers("killed.sql.gz")
+    LocalStorage(tmp_path / "never-made").discard_leftovers("killed.sql.gz")
 
 
 def test_an_existing_file_is_never_replaced(tmp_path: Path) -> None:
