@@ -9,11 +9,13 @@ gone, which could not say so itself:
 - its restore ended at an unknown point: a MySQL database, or a PostgreSQL one that had been committed in
   steps, may be incomplete. The pre-restore backup is protected, so retention keeps it, and the mail says
   which backup to restore.
-Both are audited and mailed.
+Both are audited and mailed. Deleting a running record settles its lock's runs first when no run holds
+the lock (`settle_if_abandoned`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 from shared.catalog.base import BackupFilter, Catalog
@@ -31,7 +33,22 @@ _STOPPED = "stopped without finishing (a function timeout, a crash or a lost ins
 
 def settle_interrupted_runs(ctx: ServiceContext, url: DatabaseURL, actor: str) -> None:
     """Fail and report the runs on `url`'s database that died; the caller holds the database's lock."""
-    lock = lock_name(url)
+    _settle(ctx, lock_name(url), actor)
+
+
+def settle_if_abandoned(ctx: ServiceContext, lock: str, actor: str) -> bool:
+    """Settle the runs of the database lock `lock` if no run holds it now; whether none did."""
+    owner = f"settle-{uuid.uuid4().hex[:12]}"
+    if not ctx.catalog.acquire_lock(lock, owner, ctx.clock.now(), ctx.lock_ttl):
+        return False
+    try:
+        _settle(ctx, lock, actor)
+    finally:
+        ctx.catalog.release_lock(lock, owner)
+    return True
+
+
+def _settle(ctx: ServiceContext, lock: str, actor: str) -> None:
     for status in (BackupStatus.PENDING, BackupStatus.RUNNING):
         for backup in _every(ctx.catalog, BackupFilter(status=status)):
             if backup.run_lock == lock:

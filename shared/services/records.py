@@ -6,6 +6,7 @@ from shared.catalog.base import BackupFilter, BackupPage
 from shared.errors import StorageError
 from shared.models import AuditAction, Backup, BackupStatus
 from shared.services.context import ServiceContext
+from shared.services.interrupted import settle_if_abandoned
 
 
 class RecordService:
@@ -25,6 +26,9 @@ class RecordService:
         cannot be deleted keeps the record (minus the copies that are gone) and raises `StorageError`."""
         ctx = self._ctx
         backup = ctx.catalog.get_backup(backup_id)
+        lock = backup.run_lock if backup.status is BackupStatus.RUNNING else None
+        if lock is not None and settle_if_abandoned(ctx, lock, actor):
+            backup = ctx.catalog.get_backup(backup_id)  # its run had died: failed now
         if backup.status is BackupStatus.RUNNING:
             raise StorageError(f"backup {backup.id} is still running; delete it when it has finished")
         removed: list[str] = []

@@ -22,11 +22,13 @@ from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import FixedClock
 from shared.config import Config
 from shared.dburl import DatabaseURL
+from shared.errors import StorageError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
 from shared.notify.base import NotificationKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.locking import lock_name
+from shared.services.records import RecordService
 from shared.wiring import build_context
 from tests.catalog.strategies import make_backup
 from tests.databases import fresh_mysql_database
@@ -131,6 +133,35 @@ def test_a_backup_killed_mid_dump_is_failed_and_mailed_by_the_next_run(
     ]
     assert entry.action is AuditAction.CREATE and entry.details["found_by"] == "bob"
     assert [p.name for p in context.config.local_backup_dir.iterdir()] == [fresh.filename]
+
+
+def test_a_backup_killed_mid_dump_can_be_deleted_at_once(database: DatabaseURL, tmp_path: Path) -> None:
+    """No need to wait for the next backup: deleting the record finds its run gone, fails it, then deletes."""
+    home = tmp_path / "home"
+    with _table_locked(database, "WRITE"):
+        _killed_when(["create"], database, home, _running)
+    context, notifier = _next_run(database, home)
+    [killed] = context.catalog.list_backups().backups
+
+    RecordService(context).delete(killed.id, "ops")
+
+    assert context.catalog.list_backups().backups == []
+    assert [(mail.kind, mail.backup_id) for mail in notifier.sent] == [
+        (NotificationKind.BACKUP_FAILED, killed.id)
+    ]
+    assert list(context.config.local_backup_dir.iterdir()) == []
+    outcomes = [log.details.get("outcome") for log in context.catalog.list_logs(killed.id)]
+    assert outcomes[:2] == ["deleted", "interrupted"]
+
+
+def test_a_running_backup_whose_run_is_alive_cannot_be_deleted(database: DatabaseURL, tmp_path: Path) -> None:
+    context, notifier = _next_run(database, tmp_path / "home")
+    lock = lock_name(database)
+    running = _record(context, "running", BackupStatus.RUNNING, run_lock=lock)
+    assert context.catalog.acquire_lock(lock, "the-live-run", context.clock.now(), timedelta(minutes=10))
+    with pytest.raises(StorageError, match="still running"):
+        RecordService(context).delete(running.id, "ops")
+    assert context.catalog.get_backup(running.id) == running and notifier.sent == []
 
 
 def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
