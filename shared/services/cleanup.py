@@ -28,6 +28,7 @@ from typing import Any
 
 from shared.audit import Auditor
 from shared.catalog.base import BackupFilter, Catalog
+from shared.catalog.paging import every_backup
 from shared.clock import Clock
 from shared.errors import BusyError, InvalidInputError, NotFoundError, StorageError
 from shared.models import AuditAction, Backup, BackupStatus, StorageKind, StorageLocation
@@ -115,20 +116,7 @@ class CleanupService:
         return CleanupResult(plan=plan, dry_run=False, deleted=deleted, failures=failures)
 
     def _completed_backups(self) -> list[Backup]:
-        backups: list[Backup] = []
-        cursor: str | None = None
-        seen_cursors: set[str] = set()
-        while True:
-            page = self._catalog.list_backups(
-                BackupFilter(status=BackupStatus.COMPLETED), limit=PAGE_SIZE, cursor=cursor
-            )
-            backups.extend(page.backups)
-            cursor = page.next_cursor
-            if cursor is None:
-                return backups
-            if cursor in seen_cursors:
-                raise StorageError("the catalog returned a page cursor twice while listing; cleanup stopped")
-            seen_cursors.add(cursor)
+        return list(every_backup(self._catalog, BackupFilter(status=BackupStatus.COMPLETED), PAGE_SIZE))
 
     def _current_record(self, backup_id: str) -> Backup | None:
         """The record as it is now, or None when someone else deleted it since the plan was made."""

@@ -16,9 +16,9 @@ the lock (`settle_if_abandoned`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
-from shared.catalog.base import BackupFilter, Catalog
+from shared.catalog.base import BackupFilter
+from shared.catalog.paging import every_backup
 from shared.dburl import DatabaseURL
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
 from shared.notify.base import backup_failed, restore_failed
@@ -50,7 +50,7 @@ def settle_if_abandoned(ctx: ServiceContext, lock: str, actor: str) -> bool:
 
 def _settle(ctx: ServiceContext, lock: str, actor: str) -> None:
     for status in (BackupStatus.PENDING, BackupStatus.RUNNING):
-        for backup in _every(ctx.catalog, BackupFilter(status=status)):
+        for backup in every_backup(ctx.catalog, BackupFilter(status=status)):
             if backup.run_lock == lock:
                 _fail_backup(ctx, backup, actor)
     newest = ctx.catalog.list_backups(
@@ -59,16 +59,6 @@ def _settle(ctx: ServiceContext, lock: str, actor: str) -> None:
     for pre in newest.backups:
         if pre.run_lock == lock and pre.restoring is not None:
             _report_restore(ctx, pre, actor)
-
-
-def _every(catalog: Catalog, filter: BackupFilter) -> Iterator[Backup]:
-    cursor: str | None = None
-    while True:
-        page = catalog.list_backups(filter, cursor=cursor)
-        yield from page.backups
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
 def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
