@@ -40,6 +40,7 @@ def test_property_10_pre_restore_backup_created(
     pre = context.catalog.get_backup(outcome.pre_restore_backup.id)
     assert pre.source is BackupSource.PRE_RESTORE and pre.status is BackupStatus.COMPLETED
     assert pre.created_by == "alice"
+    assert pre.restoring is None and not pre.is_protected  # an ended restore leaves no interrupted mark
     # the pre-restore backup holds the damaged state: restoring it brings the damage back
     restores.restore(pre.id, "alice")
     assert fingerprint(db_url) == damaged
@@ -98,6 +99,8 @@ def test_property_12_restore_failure_leaves_database_as_it_was(
         restores.restore(broken.id, "alice")
     assert "put back" in str(info.value)
     assert fingerprint(db_url) == before
+    pre = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    assert [backup.restoring for backup in pre] == [None]  # a failed restore ended too
     failed = [log for log in context.catalog.list_logs(broken.id) if log.details.get("outcome") == "failed"]
     assert failed and failed[0].action is AuditAction.RESTORE
 
