@@ -15,6 +15,8 @@ class BackupFilter:
     status: BackupStatus | None = None
     source: BackupSource | None = None
     is_protected: bool | None = None
+    run_lock: str | None = None
+    """The database lock of the records' runs (`lock_name`): one database's records, not shown in the API."""
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,8 @@ class FirestoreCatalog:
             query = query.where(filter=FieldFilter("source", "==", str(chosen.source)))
         if chosen.is_protected is not None:
             query = query.where(filter=FieldFilter("is_protected", "==", chosen.is_protected))
+        if chosen.run_lock is not None:
+            query = query.where(filter=FieldFilter("run_lock", "==", chosen.run_lock))
         if cursor is not None:
             after_created_at, after_id = decode_cursor(cursor)
             query = query.start_after({"created_at": after_created_at, "id": after_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -45,16 +46,12 @@ def _newest(*equalities: str, tiebreak: str = "id") -> tuple[IndexField, ...]:
     )
 
 
-_BACKUP_FILTER_SETS: tuple[tuple[str, ...], ...] = (
-    (),
-    ("is_protected",),
-    ("source",),
-    ("source", "is_protected"),
-    ("status",),
-    ("status", "is_protected"),
-    ("status", "source"),
-    ("status", "source", "is_protected"),
+_BACKUP_FILTERS = ("run_lock", "status", "source", "is_protected")
+_BACKUP_FILTER_SETS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(field for field, chosen in zip(_BACKUP_FILTERS, mask, strict=True) if chosen)
+    for mask in itertools.product((False, True), repeat=len(_BACKUP_FILTERS))
 )
+"""Every combination of `BackupFilter`'s fields, so any filter the API or a service builds has its index."""
 
 COMPOSITE_INDEXES: tuple[CompositeIndex, ...] = (
     *(CompositeIndex("backups", _newest(*fields)) for fields in _BACKUP_FILTER_SETS),

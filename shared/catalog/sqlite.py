@@ -265,6 +265,9 @@ class SQLiteCatalog:
         if chosen.is_protected is not None:
             conditions.append("is_protected = ?")
             params.append(int(chosen.is_protected))
+        if chosen.run_lock is not None:
+            conditions.append("run_lock = ?")
+            params.append(chosen.run_lock)
         if cursor is not None:
             after_created_at, after_id = decode_cursor(cursor)
             conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")

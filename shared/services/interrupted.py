@@ -26,8 +26,8 @@ from shared.services.context import ServiceContext
 from shared.services.locking import lock_name
 
 RECENT_PRE_RESTORE_BACKUPS = 20
-"""How many of the newest pre-restore backups are looked at: every restore settles the one before it, so
-an interrupted restore's is among the newest of its database."""
+"""How many of a database's newest pre-restore backups are looked at. Every restore settles the ones
+before it, and stops should that fail, so an interrupted restore's is the newest of its database."""
 _STOPPED = "stopped without finishing (a function timeout, a crash or a lost instance)"
 
 
@@ -50,14 +50,13 @@ def settle_if_abandoned(ctx: ServiceContext, lock: str, actor: str) -> bool:
 
 def _settle(ctx: ServiceContext, lock: str, actor: str) -> None:
     for status in (BackupStatus.PENDING, BackupStatus.RUNNING):
-        for backup in every_backup(ctx.catalog, BackupFilter(status=status)):
-            if backup.run_lock == lock:
-                _fail_backup(ctx, backup, actor)
+        for backup in every_backup(ctx.catalog, BackupFilter(status=status, run_lock=lock)):
+            _fail_backup(ctx, backup, actor)
     newest = ctx.catalog.list_backups(
-        BackupFilter(source=BackupSource.PRE_RESTORE), limit=RECENT_PRE_RESTORE_BACKUPS
+        BackupFilter(source=BackupSource.PRE_RESTORE, run_lock=lock), limit=RECENT_PRE_RESTORE_BACKUPS
     )
     for pre in newest.backups:
-        if pre.run_lock == lock and pre.restoring is not None:
+        if pre.restoring is not None:
             _report_restore(ctx, pre, actor)
 
 

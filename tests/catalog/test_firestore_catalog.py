@@ -47,13 +47,13 @@ class TestFirestoreCatalog(CatalogContract):
 def _every_query_shape(catalog: FirestoreCatalog) -> None:
     """Make the catalog issue every query it can: each filter combination, with and without a cursor,
     and the audit log with and without a backup."""
-    catalog.add_backup(make_backup("b1", BASE_TIME))
-    catalog.add_backup(make_backup("b2", BASE_TIME))
+    catalog.add_backup(make_backup("b1", BASE_TIME, run_lock="db-x"))
+    catalog.add_backup(make_backup("b2", BASE_TIME, run_lock="db-x"))
     statuses: list[BackupStatus | None] = [None, BackupStatus.PENDING]
     sources: list[BackupSource | None] = [None, BackupSource.MANUAL]
     protections: list[bool | None] = [None, False]
-    for status, source, protected in itertools.product(statuses, sources, protections):
-        chosen = BackupFilter(status=status, source=source, is_protected=protected)
+    for status, source, protected, lock in itertools.product(statuses, sources, protections, [None, "db-x"]):
+        chosen = BackupFilter(status=status, source=source, is_protected=protected, run_lock=lock)
         page = catalog.list_backups(chosen, limit=1)
         assert page.next_cursor is not None
         catalog.list_backups(chosen, limit=1, cursor=page.next_cursor)
@@ -68,7 +68,7 @@ def _every_query_shape(catalog: FirestoreCatalog) -> None:
 def test_every_query_has_its_composite_index_declared(firestore_client: firestore.Client) -> None:
     catalog = FirestoreCatalog(firestore_client, prefix="shapes_")
     _every_query_shape(catalog)
-    assert len(catalog.issued_query_shapes) == 10
+    assert len(catalog.issued_query_shapes) == 18
     assert_indexes_declared(catalog)
     needed = {required_index(shape) for shape in catalog.issued_query_shapes} - {None}
     unused = set(COMPOSITE_INDEXES) - needed

@@ -26,7 +26,7 @@ from shared.models import (
     StorageKind,
     StorageLocation,
 )
-from tests.catalog.strategies import BASE_TIME, backup_sets, backups, make_backup
+from tests.catalog.strategies import BASE_TIME, RUN_LOCKS, backup_sets, backups, make_backup
 
 CatalogFactory = Callable[[], Catalog]
 HOUR = timedelta(hours=1)
@@ -41,6 +41,7 @@ def matches(backup: Backup, chosen: BackupFilter) -> bool:
         (chosen.status is None or backup.status == chosen.status)
         and (chosen.source is None or backup.source == chosen.source)
         and (chosen.is_protected is None or backup.is_protected == chosen.is_protected)
+        and (chosen.run_lock is None or backup.run_lock == chosen.run_lock)
     )
 
 
@@ -63,6 +64,7 @@ filters = st.builds(
     status=st.none() | st.sampled_from(BackupStatus),
     source=st.none() | st.sampled_from(BackupSource),
     is_protected=st.none() | st.booleans(),
+    run_lock=st.none() | st.sampled_from(RUN_LOCKS),
 )
 
 
@@ -235,9 +237,13 @@ class CatalogContract:
             catalog.list_backups(cursor=cursor)
 
     def test_filters_alone_and_combined(self, catalog: Catalog) -> None:
-        catalog.add_backup(make_backup("m-done", status=BackupStatus.COMPLETED))
+        catalog.add_backup(make_backup("m-done", status=BackupStatus.COMPLETED, run_lock="db-shop"))
         catalog.add_backup(make_backup("m-done-prot", status=BackupStatus.COMPLETED, is_protected=True))
-        catalog.add_backup(make_backup("s-fail", status=BackupStatus.FAILED, source=BackupSource.SCHEDULED))
+        catalog.add_backup(
+            make_backup(
+                "s-fail", status=BackupStatus.FAILED, source=BackupSource.SCHEDULED, run_lock="db-crm"
+            )
+        )
         catalog.add_backup(
             make_backup("s-done-prot", status=BackupStatus.COMPLETED, source=BackupSource.SCHEDULED,
                         is_protected=True)
@@ -259,6 +265,9 @@ class CatalogContract:
         )
         assert failed_scheduled == ["s-fail"]
         assert listed(status=BackupStatus.PENDING) == []
+        assert listed(run_lock="db-shop") == ["m-done"]
+        assert listed(run_lock="db-crm", source=BackupSource.SCHEDULED) == ["s-fail"]
+        assert listed(run_lock="db-crm", status=BackupStatus.COMPLETED) == []
         assert len(listed()) == 4
 
     @shared_by_subclasses

@@ -27,6 +27,7 @@ from shared.models import AuditAction, Backup, BackupSource, BackupStatus
 from shared.notify.base import NotificationKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
+from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS
 from shared.services.locking import lock_name
 from shared.services.records import RecordService
 from shared.wiring import build_context
@@ -221,7 +222,47 @@ def _record(
     run_lock: str | None,
     source: BackupSource = BackupSource.MANUAL,
     restoring: str | None = None,
+    created_at: datetime | None = None,
 ) -> Backup:
-    backup = make_backup(backup_id, status=status, run_lock=run_lock, source=source, restoring=restoring)
+    backup = make_backup(
+        backup_id,
+        created_at or context.clock.now(),
+        status=status,
+        run_lock=run_lock,
+        source=source,
+        restoring=restoring,
+    )
     context.catalog.add_backup(backup)
     return backup
+
+
+def test_an_interrupted_restore_is_found_behind_newer_restores_of_other_databases(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    context, notifier = _next_run(database, tmp_path / "home")
+    when = context.clock.now() - timedelta(days=1)
+    interrupted = _record(
+        context,
+        "pre-here",
+        BackupStatus.COMPLETED,
+        run_lock=lock_name(database),
+        source=BackupSource.PRE_RESTORE,
+        restoring="restored-here",
+        created_at=when,
+    )
+    for number in range(RECENT_PRE_RESTORE_BACKUPS + 5):
+        _record(
+            context,
+            f"pre-elsewhere-{number}",
+            BackupStatus.COMPLETED,
+            run_lock="db-another-database",
+            source=BackupSource.PRE_RESTORE,
+            created_at=when + timedelta(minutes=number + 1),
+        )
+
+    BackupService(context).create("bob")
+
+    assert context.catalog.get_backup(interrupted.id).is_protected
+    assert [(mail.kind, mail.backup_id) for mail in notifier.sent] == [
+        (NotificationKind.RESTORE_FAILED, "restored-here")
+    ]
