@@ -9,6 +9,15 @@ from shared.dburl import DatabaseURL
 
 CONNECT_TIMEOUT_SECONDS = 15
 APPLICATION_NAME = "db-backup-service"
+KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "60",
+    "keepalives_interval": "10",
+    "keepalives_count": "6",
+}
+"""TCP keepalives (libpq's keywords; a unix socket ignores them): a server that goes silent without closing
+the connection, as on a lost network path, is given up after about two minutes instead of the system's
+two hours. A slow statement is not: the server's host answers the probes while its backend works."""
 
 
 def libpq_environment(url: DatabaseURL, inherited: Mapping[str, str]) -> dict[str, str]:
@@ -17,8 +26,14 @@ def libpq_environment(url: DatabaseURL, inherited: Mapping[str, str]) -> dict[st
     The password travels as PGPASSWORD in the child's environment only, never as an argument.
     """
     env = {key: value for key, value in inherited.items() if not key.startswith("PG")}
-    env.update({_ENVIRONMENT_NAMES[keyword]: value for keyword, value in connection_parameters(url).items()})
+    env.update({_ENVIRONMENT_NAMES[keyword]: value for keyword, value in _settings(url).items()})
     return env
+
+
+def keepalive_conninfo() -> str:
+    """`KEEPALIVES` as the `--dbname` conninfo of pg_dump and psql, which take every other setting from
+    `libpq_environment` (libpq has no environment variables for keepalives)."""
+    return " ".join(f"{keyword}={value}" for keyword, value in KEEPALIVES.items())
 
 
 def connection_parameters(url: DatabaseURL) -> dict[str, str]:
@@ -28,6 +43,11 @@ def connection_parameters(url: DatabaseURL) -> dict[str, str]:
     environment for any keyword not given, and pg_dump's environment has no PG* variables, so our
     connections would otherwise differ from pg_dump's.
     """
+    return {**_settings(url), **KEEPALIVES}
+
+
+def _settings(url: DatabaseURL) -> dict[str, str]:
+    """The keywords that also have an environment variable (`_ENVIRONMENT_NAMES`)."""
     host, port = _host_and_port(url)
     parameters = {
         "host": host,

@@ -7,6 +7,7 @@ from typing import IO
 
 from shared.engines.base import DumpReport
 from shared.engines.postgres import child_process
+from shared.engines.postgres.connection import keepalive_conninfo
 from shared.engines.postgres.dump_scanner import PlainDumpScanner
 from shared.engines.postgres.server_facts import ServerFacts
 from shared.engines.postgres.tools import ClientTools
@@ -31,7 +32,7 @@ def dump_stream(
     """Yield pg_dump's output in ~1 MiB chunks; fill `report`; raise `DumpError` unless it is complete."""
     report.server_version = facts.version
     scanner = PlainDumpScanner(facts.release)
-    process = child_process.start([tools.pg_dump, *PG_DUMP_FLAGS], env)
+    process = child_process.start([tools.pg_dump, *PG_DUMP_FLAGS, f"--dbname={keepalive_conninfo()}"], env)
     stderr = child_process.StderrCollector(_pipe(process.stderr))
     stdout = _pipe(process.stdout)
     total = 0

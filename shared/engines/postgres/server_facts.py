@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 
+from shared.engines.postgres.connection import keepalive_conninfo
 from shared.engines.postgres.releases import major_release
 from shared.engines.postgres.tools import ClientTools
 from shared.errors import DumpError
@@ -43,10 +44,13 @@ class ServerFacts:
         return major_release(self.version_num)
 
 
+_KEEPALIVES = ("-d", keepalive_conninfo())
+
+
 def ask_server(tools: ClientTools, env: dict[str, str], where: str) -> ServerFacts:
     """Connect with psql and read the server's version and its user tables; `where` names the database."""
     completed = subprocess.run(
-        [tools.psql, "-X", "-q", "-A", "-t", "-z", "-v", "ON_ERROR_STOP=1", "-c", FACTS_QUERY],
+        [tools.psql, "-X", "-q", "-A", "-t", "-z", "-v", "ON_ERROR_STOP=1", *_KEEPALIVES, "-c", FACTS_QUERY],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         env=env,
