@@ -22,6 +22,11 @@ class DumpReport:
     """How many connections shared the snapshot the data was read from."""
 
 
+RESTORE_LOCK_WAIT_SECONDS = 60
+"""How long a restore waits for a table another session holds (an open transaction, a long query) before
+it fails, naming the sessions: a restore waiting for a lock makes every later query on that table wait too."""
+
+
 @dataclass(frozen=True)
 class DumpOptions:
     strip_definers: bool = False

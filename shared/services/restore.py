@@ -1,4 +1,5 @@
-"""Safe restore: verify the file → pre-restore backup → restore → on failure, put the pre-restore back."""
+"""Safe restore: verify the file → pre-restore backup → restore → on failure, put the pre-restore back
+(unless the engine rolled the whole restore back, as a PostgreSQL restore in one transaction does)."""
 
 from __future__ import annotations
 
@@ -66,12 +67,18 @@ class RestoreService:
                 try:
                     engine.restore(decompress_stream(_counting(open_backup(ctx, backup), progress)))
                 except Exception as first:
-                    message = self._put_back(pre, first)
+                    unchanged = isinstance(first, RestoreError) and first.database_unchanged
+                    message = self._unchanged(pre, first) if unchanged else self._put_back(pre, first)
                     audit.record(
                         actor,
                         AuditAction.RESTORE,
                         backup.id,
-                        {"outcome": "failed", "error": message, "pre_restore_backup_id": pre.id},
+                        {
+                            "outcome": "failed",
+                            "error": message,
+                            "pre_restore_backup_id": pre.id,
+                            "put_back": not unchanged,
+                        },
                         severity="ERROR",
                     )
                     ctx.notifier.send(
@@ -85,6 +92,13 @@ class RestoreService:
                 {"outcome": "completed", "pre_restore_backup_id": pre.id},
             )
             return RestoreOutcome(backup, pre)
+
+    @staticmethod
+    def _unchanged(pre: Backup, first: Exception) -> str:
+        return (
+            f"restore failed: {describe_error(first)}. Nothing was committed, so the pre-restore backup "
+            f"{pre.id} was not needed to put it back."
+        )
 
     def _put_back(self, pre: Backup, first: Exception) -> str:
         url = self._ctx.config.require_database()

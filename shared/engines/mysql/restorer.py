@@ -15,13 +15,16 @@ from typing import Any
 import pymysql
 
 from shared.dburl import DatabaseURL
+from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
 from shared.engines.mysql.connection import connect, describe_connection_error, error_code, server_message
+from shared.engines.mysql.lock_holders import lock_holders
 from shared.engines.mysql.schema import text
 from shared.engines.mysql.splitter import preview, split_statements
 from shared.engines.mysql.value_formats import quote_identifier
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
 
+_LOCK_WAIT_TIMEOUT = 1205
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)
 _SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|SCHEMA)\b)", re.IGNORECASE)
@@ -30,16 +33,18 @@ _SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|
 class MySQLRestorer:
     """Loads a dump (ours, `mysqldump`'s or `mariadb-dump`'s) into the URL's database."""
 
-    def __init__(self, url: DatabaseURL) -> None:
+    def __init__(self, url: DatabaseURL, lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS) -> None:
         self._url = url
+        self._lock_wait_seconds = lock_wait_seconds
 
     def restore(self, chunks: Iterable[bytes]) -> None:
         try:
             connection = connect(self._url)
         except pymysql.MySQLError as exc:
-            raise RestoreError(describe_connection_error(exc, self._url)) from None
+            raise RestoreError(describe_connection_error(exc, self._url), database_unchanged=True) from None
         try:
             cursor = connection.cursor()
+            cursor.execute(f"SET SESSION lock_wait_timeout = {self._lock_wait_seconds}")
             self._drop_everything(cursor)
             for number, statement in enumerate(prefetched(split_statements(iter(chunks))), start=1):
                 if _SWITCHES_DATABASE.match(statement):
@@ -51,7 +56,7 @@ class MySQLRestorer:
                 try:
                     cursor.execute(statement)
                 except pymysql.MySQLError as exc:
-                    raise RestoreError(self.describe_failure(number, statement, exc)) from None
+                    raise RestoreError(self.describe_failure(number, statement, exc, cursor)) from None
         except pymysql.MySQLError as exc:
             raise RestoreError(
                 f"Restore into {self._url.database!r} failed: {describe_connection_error(exc, self._url)}"
@@ -89,12 +94,15 @@ class MySQLRestorer:
             except pymysql.MySQLError as exc:
                 raise RestoreError(
                     f"Could not clear database {database!r} before the restore ({statement}): "
-                    f"{server_message(exc)}"
+                    f"{server_message(exc)}{self._lock_advice(exc, cursor)}"
                 ) from None
         cursor.execute("SET FOREIGN_KEY_CHECKS=1")
 
-    def describe_failure(self, number: int, statement: bytes, exc: pymysql.MySQLError) -> str:
-        """The failing statement's number and start, the server's message, and the fix when one is known."""
+    def describe_failure(
+        self, number: int, statement: bytes, exc: pymysql.MySQLError, cursor: Any = None
+    ) -> str:
+        """The failing statement's number and start, the server's message, and the fix when one is known;
+        with `cursor`, the sessions to end when the statement waited too long for a lock."""
         code = error_code(exc)
         where = f"Restore failed at statement {number} starting {preview(statement)}: {server_message(exc)}"
         if code in _BINLOG_ROUTINE_ERRORS:
@@ -106,4 +114,18 @@ class MySQLRestorer:
             )
         if code in _NEEDS_SUPER:
             return f"{where}. The object names a DEFINER this user cannot set: back up with strip_definers."
-        return where
+        return where + (self._lock_advice(exc, cursor) if cursor is not None else "")
+
+    def _lock_advice(self, exc: pymysql.MySQLError, cursor: Any) -> str:
+        """For a lock wait that timed out: who may hold the lock, and what to do."""
+        if error_code(exc) != _LOCK_WAIT_TIMEOUT:
+            return ""
+        try:
+            holders = lock_holders(cursor, self._url.database)
+        except pymysql.MySQLError as failure:
+            holders = f"they could not be listed: {server_message(failure)}"
+        return (
+            f". The restore waited {self._lock_wait_seconds} s for a lock another session holds (an open "
+            f"transaction or a long query). Sessions using the database: {holders}. Stop the application "
+            "or end those sessions (KILL), then restore again"
+        )

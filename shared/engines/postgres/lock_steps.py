@@ -79,7 +79,7 @@ SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, format('%I.%I', n.
 
 class LockSteps:
     """Ends the restore's transaction whenever it holds more than `budget` locks (the server's share by
-    default); `committed` says whether it did."""
+    default); `committed` says whether it may have (a commit was sent)."""
 
     def __init__(self, connection: Connection, budget: int | None = None) -> None:
         self._connection = connection
@@ -89,8 +89,8 @@ class LockSteps:
     def checkpoint(self) -> None:
         row = self._connection.execute(_LOCKS_HELD).fetchone()
         if row is not None and int(row[0]) > self.budget:
+            self.committed = True  # even should the commit fail: it may have reached the server
             self._connection.commit()
-            self.committed = True
 
     def too_many_to_drop_at_once(self) -> bool:
         """Whether dropping the database's contents in one go could pass the budget."""

@@ -67,6 +67,12 @@ class CopyLoaders:
                     break  # e.g. the user's connection limit: load with the ones there are
         return len(self._connections)
 
+    def commit_for_loading(self, connection: Connection) -> None:
+        """Commit the restore's transaction, so the loaders' sessions see the table: from here on the
+        restore is no longer all or nothing (`used`), even should this commit fail."""
+        self.used = True
+        connection.commit()
+
     def load(self, statement: bytes, data: Iterable[memoryview], session_of: Connection) -> None:
         """Run `statement` (a COPY FROM stdin) on every loader and share `data` out between them.
 

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import conninfo
 
 from shared.dburl import DatabaseURL
+from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
 from shared.engines.postgres.connection import connection_parameters
 from shared.engines.postgres.dump_splitter import (
     CopyEnd,
@@ -25,6 +26,7 @@ from shared.engines.postgres.dump_splitter import (
     Piece,
     Statements,
 )
+from shared.engines.postgres.lock_holders import lock_holders
 from shared.engines.postgres.lock_steps import LockSteps
 from shared.engines.postgres.parallel_copy import PARALLEL_FROM_BYTES, CopyLoaders, loads_in_parallel
 from shared.engines.postgres.releases import major_release
@@ -69,11 +71,12 @@ def restore_stream(
     lock_budget: int | None = None,
     connections: int = 1,
     parallel_from_bytes: int = PARALLEL_FROM_BYTES,
+    lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS,
 ) -> None:
     """Run CLEAR_DATABASE and then the dump in `chunks`, in one transaction, committed only at the end.
 
-    Raises `RestoreError` (nothing committed) when the server refuses anything, the session ends or the dump
-    is incomplete; an exception from `chunks` itself passes through, also with nothing committed. When the
+    Raises `RestoreError` (nothing committed: `database_unchanged`) when the server refuses anything, the
+    session ends, the dump is incomplete or `chunks` fails (the error is its cause). When the
     transaction would hold more than `lock_budget` locks (default: `lock_steps.lock_budget`), it is
     committed in steps instead; with `connections` > 1, a table's COPY data longer than
     `parallel_from_bytes` is loaded over that many more connections after a commit. A failure after such a
@@ -84,22 +87,57 @@ def restore_stream(
         connection = psycopg.connect(settings, prepare_threshold=None)
     except psycopg.Error as exc:
         reason = _message(exc, url)
-        raise RestoreError(f"Cannot connect to the PostgreSQL database {where}: {reason}") from None
+        message = f"Cannot connect to the PostgreSQL database {where}: {reason}"
+        raise RestoreError(message, database_unchanged=True) from None
     loaders = CopyLoaders(settings, connections if connections > 1 else 0, parallel_from_bytes)
     with connection:  # leaving it by an exception rolls back
         steps: LockSteps | None = None
+        committing = False
         try:
+            connection.execute(f"SET lock_timeout = '{lock_wait_seconds}s'")
             steps = LockSteps(connection, lock_budget)
             _load(connection, chunks, steps, loaders)
+            committing = True
             connection.commit()
+        except psycopg.errors.LockNotAvailable as exc:
+            reason = _lock_wait(_message(exc, url), connection, lock_wait_seconds)
+            raise _failure(where, steps, loaders, committing, reason) from None
         except (psycopg.Error, RestoreError) as exc:
             reason = _message(exc, url) if isinstance(exc, psycopg.Error) else str(exc)
-            raise RestoreError(f"{_failed(where, steps, loaders)}: {reason}") from None
+            in_doubt = committing and not isinstance(exc, psycopg.errors.IntegrityError)
+            raise _failure(where, steps, loaders, in_doubt, reason) from None
+        except Exception as exc:  # from `chunks`: reading or decompressing the backup
+            reason = redact(f"{type(exc).__name__}: {exc}", [url.password])
+            raise _failure(where, steps, loaders, committing, reason) from exc
         finally:
             loaders.close()
 
 
-def _failed(where: str, steps: LockSteps | None, loaders: CopyLoaders) -> str:
+def _lock_wait(server_message: str, connection: psycopg.Connection[tuple[object, ...]], seconds: int) -> str:
+    try:
+        connection.rollback()
+        holders = lock_holders(connection)
+    except psycopg.Error as exc:
+        holders = f"they could not be listed ({str(exc).strip()})"
+    return (
+        f"{server_message}: the restore waited {seconds} s for a lock another session holds (an open "
+        f"transaction or a long query). Sessions holding table locks: {holders}. Stop the application or "
+        "end those sessions (pg_terminate_backend), then restore again"
+    )
+
+
+def _failure(
+    where: str, steps: LockSteps | None, loaders: CopyLoaders, commit_in_doubt: bool, reason: str
+) -> RestoreError:
+    """The error, saying whether the database is as it was: nothing committed, not even in doubt. A commit
+    that failed is in doubt unless the server refused it for a deferred constraint (then it rolled back);
+    a lost connection or a session ended during the commit may come after the commit itself."""
+    unchanged = not (loaders.used or (steps is not None and steps.committed) or commit_in_doubt)
+    message = f"{_failed(where, steps, loaders, commit_in_doubt)}: {reason}"
+    return RestoreError(message, database_unchanged=unchanged)
+
+
+def _failed(where: str, steps: LockSteps | None, loaders: CopyLoaders, commit_in_doubt: bool) -> str:
     if loaders.used:
         return (
             f"Restoring into {where} failed after part of it was committed (its large tables were being "
@@ -109,6 +147,11 @@ def _failed(where: str, steps: LockSteps | None, loaders: CopyLoaders) -> str:
         return (
             f"Restoring into {where} failed after part of it was committed (it has more tables, indexes, "
             "routines or types than the server can lock in one transaction), so the database is incomplete"
+        )
+    if commit_in_doubt:
+        return (
+            f"Restoring into {where} failed while committing, so whether the server committed the restore "
+            "is not known: check the database"
         )
     return f"Restoring into {where} failed, and the database was left as it was"
 
@@ -142,7 +185,7 @@ def _load(
                     head, ended = _read_ahead(rows, loaders.from_bytes)
                     rows = chain(head, rows)
                     if not ended and loaders.available():
-                        connection.commit()  # the table must be visible to the loaders' sessions
+                        loaders.commit_for_loading(connection)
                         loaders.load(piece.statement, rows, session_of=connection)
                         continue
                 _copy(cursor, piece.statement, rows)

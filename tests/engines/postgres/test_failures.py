@@ -198,11 +198,28 @@ def test_a_source_failing_midway_rolls_the_restore_back(
         raise OSError("storage went away")
 
     before = database_state(occupied_target)
-    with pytest.raises(OSError, match="storage went away"):
+    with pytest.raises(RestoreError, match="left as it was: OSError: storage went away") as raised:
         engine(occupied_target).restore(failing_source())
+    assert raised.value.database_unchanged and isinstance(raised.value.__cause__, OSError)
     assert database_state(occupied_target) == before
     with connect(occupied_target) as conn:
         assert conn.execute("SELECT count(*) FROM precious").fetchone() == (2,)
+
+
+def test_a_commit_refused_for_a_deferred_constraint_leaves_the_database_as_it_was(
+    occupied_target: DatabaseURL,
+) -> None:
+    dump = (
+        b"-- PostgreSQL database dump\n"
+        b"CREATE TABLE public.parent (id integer PRIMARY KEY);\n"
+        b"CREATE TABLE public.child (p integer REFERENCES public.parent DEFERRABLE INITIALLY DEFERRED);\n"
+        b"INSERT INTO public.child VALUES (7);\n" + TRAILER
+    )
+    before = database_state(occupied_target)
+    with pytest.raises(RestoreError, match=r"left as it was: .*foreign key") as raised:
+        engine(occupied_target).restore([dump])
+    assert raised.value.database_unchanged
+    assert database_state(occupied_target) == before
 
 
 def test_no_table_data_where_the_server_listed_tables_fails_the_dump() -> None:

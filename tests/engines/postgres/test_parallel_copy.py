@@ -170,8 +170,9 @@ def test_a_stream_that_fails_midway_rolls_the_loaders_back(dump: bytes) -> None:
         raise SourceGone("storage went away")
 
     with fresh_postgres_database("pgpardst") as target:
-        with pytest.raises(SourceGone):
+        with pytest.raises(RestoreError, match="incomplete: SourceGone: storage went away") as raised:
             restore_stream(target, "the test database", failing(), connections=3, parallel_from_bytes=SMALL)
+        assert not raised.value.database_unchanged, "the table was committed for the loaders"
         with connect(target) as conn:
             assert conn.execute("SELECT count(*) FROM big").fetchone() == (0,)
     assert _loaders_left() == []

@@ -172,7 +172,7 @@ def test_a_source_that_fails_leaves_no_reader_thread(
         yield awkward_dump[:1000]
         raise OSError("storage went away")
 
-    with pytest.raises(OSError, match="storage went away"):
+    with pytest.raises(RestoreError, match="OSError: storage went away"):
         engine(occupied_target).restore(source())
     assert not [thread for thread in threading.enumerate() if thread.name == "restore-reader"]
 

@@ -1,0 +1,141 @@
+"""A restore that needs a table another session holds (here: an open transaction that read it, as an
+idle application connection does) waits a bounded time, then fails naming that session. PostgreSQL's
+restore is one transaction, so the database is left as it was; MySQL's clears the database table by
+table, so it stops at the held table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pymysql
+import pytest
+
+from shared.dburl import DatabaseURL
+from shared.engines.mysql.restorer import MySQLRestorer
+from shared.engines.postgres.restorer import restore_stream
+from shared.errors import RestoreError
+from tests.databases import fresh_mysql_database, fresh_postgres_database
+from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
+
+WAIT_SECONDS = 1
+APPLICATION = "the-shop-app"
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[DatabaseURL]:
+    with fresh_postgres_database("lockwait") as url:
+        run_sql(url, "CREATE TABLE held (id integer PRIMARY KEY); INSERT INTO held VALUES (1), (2);")
+        yield url
+
+
+def test_a_postgres_restore_waits_a_bounded_time_for_a_held_table_and_names_the_holder(
+    postgres_database: DatabaseURL,
+) -> None:
+    dump, _ = dump_to_bytes(postgres_database)
+    run_sql(postgres_database, "INSERT INTO held VALUES (3)")  # the restore would take it away
+    before = database_state(postgres_database)
+    reading = _postgres_transaction_reading(postgres_database)
+    with reading as holder_pid, pytest.raises(RestoreError) as raised:
+        restore_stream(postgres_database, "the test database", dump, lock_wait_seconds=WAIT_SECONDS)
+    message = str(raised.value)
+    assert "lock timeout" in message and "left as it was" in message
+    assert f"waited {WAIT_SECONDS} s for a lock another session holds" in message
+    holder = f"session {holder_pid} (user 'postgres', application '{APPLICATION}', idle in transaction for "
+    assert holder in message
+    assert "SELECT" not in message, "another application's statements are never shown"
+    assert database_state(postgres_database) == before
+
+
+def test_a_postgres_restore_gets_the_lock_once_the_holder_ends_within_the_wait(
+    postgres_database: DatabaseURL,
+) -> None:
+    dump, _ = dump_to_bytes(postgres_database)
+    run_sql(postgres_database, "INSERT INTO held VALUES (3)")
+    with _postgres_transaction_reading(postgres_database) as holder_pid:
+        run_sql(postgres_database, f"SELECT pg_terminate_backend({holder_pid})")
+        restore_stream(postgres_database, "the test database", dump, lock_wait_seconds=WAIT_SECONDS)
+    with connect(postgres_database) as conn:
+        assert conn.execute("SELECT count(*) FROM held").fetchone() == (2,)
+
+
+def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_names_the_holder() -> None:
+    with fresh_mysql_database("lockwait") as url:
+        _mysql_run(url, "CREATE TABLE held (id INT PRIMARY KEY)", "INSERT INTO held VALUES (1), (2)")
+        holder = _mysql_connect(url)
+        try:
+            with holder.cursor() as cursor:
+                cursor.execute("START TRANSACTION")
+                cursor.execute("SELECT * FROM held")
+                cursor.fetchall()
+            holder_id = holder.thread_id()
+            with pytest.raises(RestoreError) as raised:
+                MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS).restore([b"CREATE TABLE fresh (a INT);\n"])
+        finally:
+            holder.close()
+        message = str(raised.value)
+        assert "Could not clear database" in message and "Lock wait timeout exceeded" in message
+        assert f"session {holder_id} (user 'root', sleep for " in message and "KILL" in message
+        assert "SELECT" not in message.split("Sessions using the database")[1]
+        assert _mysql_tables(url) == ["held"], "the held table is still there, and nothing was created"
+
+
+def test_a_mysql_statement_that_waits_too_long_for_a_lock_says_so() -> None:
+    with fresh_mysql_database("lockwait") as url, fresh_mysql_database("elsewhere") as elsewhere:
+        _mysql_run(elsewhere, "CREATE TABLE shared_table (id INT PRIMARY KEY)")
+        holder = _mysql_connect(elsewhere)
+        try:
+            with holder.cursor() as cursor:
+                cursor.execute("START TRANSACTION")
+                cursor.execute("SELECT * FROM shared_table")
+                cursor.fetchall()
+            statement = f"ALTER TABLE `{elsewhere.database}`.shared_table ADD COLUMN note TEXT;\n"
+            with pytest.raises(RestoreError) as raised:
+                MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS).restore([statement.encode()])
+        finally:
+            holder.close()
+        message = str(raised.value)
+        assert "Restore failed at statement 1" in message and "Lock wait timeout exceeded" in message
+        assert f"The restore waited {WAIT_SECONDS} s for a lock another session holds" in message
+
+
+class _postgres_transaction_reading:
+    """A session that read `held` in a transaction it keeps open (idle in transaction); gives its pid."""
+
+    def __init__(self, url: DatabaseURL) -> None:
+        self._connection = psycopg.connect(
+            host=url.host, port=url.port, user=url.user, dbname=url.database, application_name=APPLICATION
+        )
+
+    def __enter__(self) -> int:
+        self._connection.execute("SELECT * FROM held").fetchall()
+        return self._connection.info.backend_pid
+
+    def __exit__(self, *_: object) -> None:
+        self._connection.close()
+
+
+def _mysql_connect(url: DatabaseURL) -> pymysql.connections.Connection:
+    return pymysql.connect(
+        host=url.host, port=url.port, user=url.user, database=url.database, autocommit=True
+    )
+
+
+def _mysql_run(url: DatabaseURL, *statements: str) -> None:
+    connection = _mysql_connect(url)
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def _mysql_tables(url: DatabaseURL) -> list[str]:
+    connection = _mysql_connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW TABLES")
+            return sorted(str(name) for (name,) in cursor.fetchall())
+    finally:
+        connection.close()
