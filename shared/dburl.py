@@ -82,7 +82,8 @@ class DatabaseURL:
         """The URL as text with the password replaced by `***` (safe for logs and metadata)."""
         secret = ":***" if self.password else ""
         if self.unix_socket:
-            return f"{self.engine}://{self.user}{secret}@/{self.database}?unix_socket={self.unix_socket}"
+            tls = "" if self.tls == "prefer" else f"&sslmode={self.tls}"
+            return f"{self.engine}://{self.user}{secret}@/{self.database}?unix_socket={self.unix_socket}{tls}"
         tls = "" if self.tls == "prefer" else f"?sslmode={self.tls}"
         if self.tls_ca_file:
             tls += f"&sslrootcert={quote(self.tls_ca_file)}"

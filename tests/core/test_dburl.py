@@ -50,7 +50,10 @@ def test_tls_settings_default_to_prefer_and_show_in_the_redacted_form() -> None:
     assert (checked.tls, checked.tls_ca_file) == ("verify-full", "/secrets/ca file.pem")
     assert checked.redacted() == "mysql://u:***@db:3306/x?sslmode=verify-full&sslrootcert=/secrets/ca%20file.pem"
     assert parse_database_url(checked.redacted().replace("***", "pw")) == checked
-    assert parse_database_url("mysql://u@/x?unix_socket=/s&sslmode=disable").tls == "disable"
+    on_socket = parse_database_url("mysql://u:pw@/x?unix_socket=/s&sslmode=disable")
+    assert on_socket.tls == "disable"
+    assert on_socket.redacted() == "mysql://u:***@/x?unix_socket=/s&sslmode=disable"
+    assert parse_database_url(on_socket.redacted().replace("***", "pw")) == on_socket
 
 
 @pytest.mark.parametrize(
