@@ -39,6 +39,7 @@ locals {
     BACKUP_STRIP_DEFINERS               = tostring(var.strip_definers)
     BACKUP_MYSQL_READERS                = tostring(var.mysql_readers)
     BACKUP_POSTGRES_RESTORE_CONNECTIONS = tostring(var.postgres_restore_connections)
+    BACKUP_RESTORE_LOCK_WAIT_SECONDS    = tostring(var.restore_lock_wait_seconds)
     BACKUP_COMPRESSION                  = var.compression
   }
 }

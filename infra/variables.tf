@@ -88,6 +88,16 @@ variable "mysql_readers" {
   }
 }
 
+variable "restore_lock_wait_seconds" {
+  description = "How long a restore waits for a table another session holds (an open transaction, a long query) before it fails, naming the sessions (1-3600 s)."
+  type        = number
+  default     = 60
+  validation {
+    condition     = var.restore_lock_wait_seconds >= 1 && var.restore_lock_wait_seconds <= 3600 && floor(var.restore_lock_wait_seconds) == var.restore_lock_wait_seconds
+    error_message = "restore_lock_wait_seconds must be a whole number of seconds from 1 to 3600."
+  }
+}
+
 variable "postgres_restore_connections" {
   description = "Connections that load a PostgreSQL restore's large tables at once (1-8). 1 restores in one transaction, all or nothing; more commits as it goes, so a failed restore leaves the database incomplete until the pre-restore backup is put back."
   type        = number

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.dburl import DatabaseURL, parse_database_url
+from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
 from shared.errors import ConfigurationError
 from shared.models import Compression, StorageKind
 
@@ -81,6 +82,8 @@ class Config:
     """Connections that read a MySQL database's large tables at once; 1 reads through one, with no lock."""
     postgres_restore_connections: int = 1
     """Connections that load a PostgreSQL restore's large tables at once; 1 restores in one transaction."""
+    restore_lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS
+    """How long a restore waits for a table another session holds before it fails, naming the session."""
     lock_ttl_seconds: int = 600
     pg_bin_dir: Path | None = None
     catalog: str = "sqlite"
@@ -157,6 +160,9 @@ class Config:
             mysql_readers=_int(environ, "BACKUP_MYSQL_READERS", 3, minimum=1, maximum=8),
             postgres_restore_connections=_int(
                 environ, "BACKUP_POSTGRES_RESTORE_CONNECTIONS", 1, minimum=1, maximum=8
+            ),
+            restore_lock_wait_seconds=_int(
+                environ, "BACKUP_RESTORE_LOCK_WAIT_SECONDS", RESTORE_LOCK_WAIT_SECONDS, 1, 3600
             ),
             lock_ttl_seconds=_int(environ, "BACKUP_LOCK_TTL_SECONDS", 600, minimum=30),
             pg_bin_dir=_optional_path(environ, "BACKUP_PG_BIN_DIR"),

@@ -36,6 +36,8 @@ class DumpOptions:
     postgres_restore_connections: int = 1
     """Connections that load a PostgreSQL restore's large tables at once (1: one transaction, all or nothing;
     more: the restore commits as it goes, and a failure leaves the database incomplete)."""
+    restore_lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS
+    """How long a restore waits for a table another session holds before it fails."""
 
 
 def plain_text_warning(url: DatabaseURL, encrypted: bool, where: str) -> str | None:

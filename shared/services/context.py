@@ -59,6 +59,7 @@ def default_engine_factory(config: Config) -> EngineFactory:
         strip_definers=config.strip_definers,
         mysql_readers=config.mysql_readers,
         postgres_restore_connections=config.postgres_restore_connections,
+        restore_lock_wait_seconds=config.restore_lock_wait_seconds,
     )
 
     def build(url: DatabaseURL) -> DumpEngine:

@@ -41,6 +41,8 @@ def test_password_variable_overrides_url_password() -> None:
         ("BACKUP_POSTGRES_RESTORE_CONNECTIONS", "9"),
         ("BACKUP_POSTGRES_RESTORE_CONNECTIONS", "two"),
         ("BACKUP_PG_BIN_DIR", "/no/such/folder"),
+        ("BACKUP_RESTORE_LOCK_WAIT_SECONDS", "0"),
+        ("BACKUP_RESTORE_LOCK_WAIT_SECONDS", "3601"),
     ],
 )
 def test_malformed_setting_is_named(name: str, value: str) -> None:

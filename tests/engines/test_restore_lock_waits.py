@@ -6,6 +6,7 @@ table, so it stops at the held table."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import psycopg
 import pymysql
@@ -16,6 +17,7 @@ from shared.engines.mysql.restorer import MySQLRestorer
 from shared.engines.postgres.restorer import restore_stream
 from shared.errors import RestoreError
 from tests.databases import fresh_mysql_database, fresh_postgres_database
+from tests.engines.mysql.test_failures import limited_user
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
 
 WAIT_SECONDS = 1
@@ -59,9 +61,15 @@ def test_a_postgres_restore_gets_the_lock_once_the_holder_ends_within_the_wait(
         assert conn.execute("SELECT count(*) FROM held").fetchone() == (2,)
 
 
-def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_names_the_holder() -> None:
+def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_drops_nothing() -> None:
     with fresh_mysql_database("lockwait") as url:
-        _mysql_run(url, "CREATE TABLE held (id INT PRIMARY KEY)", "INSERT INTO held VALUES (1), (2)")
+        _mysql_run(
+            url,
+            "CREATE TABLE free_table (id INT PRIMARY KEY)",
+            "CREATE TABLE held (id INT PRIMARY KEY)",
+            "INSERT INTO held VALUES (1), (2)",
+            "CREATE VIEW held_view AS SELECT id FROM held",
+        )
         holder = _mysql_connect(url)
         try:
             with holder.cursor() as cursor:
@@ -74,10 +82,21 @@ def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_names_the_hol
         finally:
             holder.close()
         message = str(raised.value)
-        assert "Could not clear database" in message and "Lock wait timeout exceeded" in message
+        assert "Could not lock the tables" in message and "Lock wait timeout exceeded" in message
         assert f"session {holder_id} (user 'root', sleep for " in message and "KILL" in message
         assert "SELECT" not in message.split("Sessions using the database")[1]
-        assert _mysql_tables(url) == ["held"], "the held table is still there, and nothing was created"
+        assert "Nothing was changed" in message and raised.value.database_unchanged
+        assert _mysql_tables(url) == ["free_table", "held", "held_view"], "no table was dropped"
+
+
+def test_a_mysql_user_who_may_not_lock_tables_still_restores() -> None:
+    with fresh_mysql_database("nolock") as url:
+        _mysql_run(url, "CREATE TABLE old_table (id INT)", "CREATE VIEW old_view AS SELECT 1 AS one")
+        grants = [f"SELECT, INSERT, CREATE, DROP, CREATE VIEW, SHOW VIEW ON `{url.database}`.*"]
+        with limited_user(url.database, grants) as (user, password):
+            limited = MySQLRestorer(replace(url, user=user, password=password))
+            limited.restore([b"CREATE TABLE fresh (a INT);\n"])
+        assert _mysql_tables(url) == ["fresh"]
 
 
 def test_a_mysql_statement_that_waits_too_long_for_a_lock_says_so() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from shared.services.importer import ImportService
 from shared.services.restore import RestoreService
 from shared.wiring import build_context
 from tests.databases import fresh_postgres_database, mysql_admin, postgres_admin
-from tests.sample_data import execute, fingerprint, load_sample
+from tests.sample_data import execute, fingerprint, load_sample, mysql_connect, postgres_connect
 
 
 def _damage(url: DatabaseURL) -> None:
@@ -214,3 +216,41 @@ def test_a_parallel_postgres_restore_that_fails_after_committing_is_put_back(
         message = str(info.value)
         assert "database is incomplete" in message and "put back" in message
         assert fingerprint(url) == before
+
+
+@contextmanager
+def _orders_read_in_an_open_transaction(url: DatabaseURL) -> Iterator[None]:
+    """An application session that read `orders` and keeps its transaction open (idle in transaction)."""
+    if url.engine == "mysql":
+        mysql = mysql_connect(url)
+        with mysql.cursor() as cursor:
+            cursor.execute("START TRANSACTION")
+            cursor.execute("SELECT * FROM orders")
+        try:
+            yield
+        finally:
+            mysql.close()
+        return
+    with postgres_connect(url) as postgres:
+        postgres.execute("BEGIN")
+        postgres.execute("SELECT * FROM orders").fetchall()
+        yield
+
+
+def test_a_restore_held_up_by_an_open_transaction_changes_nothing_and_puts_nothing_back(
+    tmp_path: Path, clock: FixedClock, db_url: DatabaseURL
+) -> None:
+    config = Config(database_url=db_url, home=tmp_path / "home", restore_lock_wait_seconds=1)
+    context = build_context(config, clock)
+    backups = BackupService(context)
+    backup = backups.create("alice")
+    _damage(db_url)
+    before = fingerprint(db_url)
+    with _orders_read_in_an_open_transaction(db_url), pytest.raises(RestoreError) as info:
+        RestoreService(context, backups).restore(backup.id, "alice")
+    message = str(info.value)
+    assert "waited 1 s for a lock another session holds" in message and "session " in message
+    assert "was not needed to put it back" in message
+    assert fingerprint(db_url) == before
+    [failed] = [log for log in context.catalog.list_logs(backup.id) if log.details.get("outcome") == "failed"]
+    assert failed.details["put_back"] is False

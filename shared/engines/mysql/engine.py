@@ -27,7 +27,7 @@ class MySQLEngine:
         return MySQLDumper(self._url, self._options).chunks(report)
 
     def restore(self, chunks: Iterable[bytes]) -> None:
-        MySQLRestorer(self._url).restore(chunks)
+        MySQLRestorer(self._url, self._options.restore_lock_wait_seconds).restore(chunks)
 
     def check_connection(self) -> None:
         try:

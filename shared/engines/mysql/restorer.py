@@ -25,6 +25,8 @@ from shared.errors import RestoreError
 from shared.prefetch import prefetched
 
 _LOCK_WAIT_TIMEOUT = 1205
+_MAY_NOT_LOCK = (1044, 1142)
+"""Access denied: no LOCK TABLES privilege on the database, or on one of its tables."""
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)
 _SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|SCHEMA)\b)", re.IGNORECASE)
@@ -66,16 +68,18 @@ class MySQLRestorer:
                 connection.close()
 
     def _drop_everything(self, cursor: Any) -> None:
+        """Drop the database's objects. The tables go while this session holds them all (`LOCK TABLES
+        ... WRITE`, taken at once or not at all), so a table held by another session fails the restore
+        before anything is dropped; a user without the LOCK TABLES privilege drops them one by one."""
         database = self._url.database
         cursor.execute("SET FOREIGN_KEY_CHECKS=0")
         cursor.execute(
             "SELECT TABLE_TYPE, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
             (database,),
         )
-        drops = [
-            f"DROP {'VIEW' if text(kind) == 'VIEW' else 'TABLE'} IF EXISTS {quote_identifier(text(name))}"
-            for kind, name in cursor.fetchall()
-        ]
+        listed = [(text(kind), quote_identifier(text(name))) for kind, name in cursor.fetchall()]
+        tables = [name for kind, name in listed if kind != "VIEW"]
+        drops = [f"DROP VIEW IF EXISTS {name}" for kind, name in listed if kind == "VIEW"]
         cursor.execute(
             "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
             "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE')",
@@ -88,15 +92,42 @@ class MySQLRestorer:
             "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s", (database,)
         )
         drops += [f"DROP EVENT IF EXISTS {quote_identifier(text(name))}" for (name,) in cursor.fetchall()]
+        locked = self._lock_all(cursor, tables)
+        try:
+            for name in tables:
+                self._clear(cursor, f"DROP TABLE IF EXISTS {name}")
+        finally:
+            if locked:
+                cursor.execute("UNLOCK TABLES")
         for statement in drops:
-            try:
-                cursor.execute(statement)
-            except pymysql.MySQLError as exc:
-                raise RestoreError(
-                    f"Could not clear database {database!r} before the restore ({statement}): "
-                    f"{server_message(exc)}{self._lock_advice(exc, cursor)}"
-                ) from None
+            self._clear(cursor, statement)
         cursor.execute("SET FOREIGN_KEY_CHECKS=1")
+
+    def _lock_all(self, cursor: Any, tables: list[str]) -> bool:
+        """Hold every table for writing; False when this user may not lock tables. Raises `RestoreError`
+        (the database unchanged) when another session holds one longer than the lock wait."""
+        if not tables:
+            return False
+        try:
+            cursor.execute("LOCK TABLES " + ", ".join(f"{name} WRITE" for name in tables))
+        except pymysql.MySQLError as exc:
+            if error_code(exc) in _MAY_NOT_LOCK:
+                return False
+            raise RestoreError(
+                f"Could not lock the tables of database {self._url.database!r} to clear them before the "
+                f"restore: {server_message(exc)}{self._lock_advice(exc, cursor)}. Nothing was changed.",
+                database_unchanged=True,
+            ) from None
+        return True
+
+    def _clear(self, cursor: Any, statement: str) -> None:
+        try:
+            cursor.execute(statement)
+        except pymysql.MySQLError as exc:
+            raise RestoreError(
+                f"Could not clear database {self._url.database!r} before the restore ({statement}): "
+                f"{server_message(exc)}{self._lock_advice(exc, cursor)}"
+            ) from None
 
     def describe_failure(
         self, number: int, statement: bytes, exc: pymysql.MySQLError, cursor: Any = None

@@ -41,7 +41,13 @@ class PostgresEngine:
         # Imported here: loading psycopg takes about 0.15 s, which a dump does not need to pay.
         from shared.engines.postgres.restorer import restore_stream
 
-        restore_stream(self._url, self._where, chunks, connections=self._options.postgres_restore_connections)
+        restore_stream(
+            self._url,
+            self._where,
+            chunks,
+            connections=self._options.postgres_restore_connections,
+            lock_wait_seconds=self._options.restore_lock_wait_seconds,
+        )
 
     def check_connection(self) -> None:
         facts = self._facts()
