@@ -22,6 +22,9 @@ class DumpReport:
     """How many connections shared the snapshot the data was read from."""
 
 
+DUMP_LOCK_WAIT_SECONDS = 300
+"""How long a dump waits to read a table another session holds exclusively (LOCK TABLES … WRITE, DDL such
+as ALTER TABLE) before it fails and says so; pg_dump's `--lock-wait-timeout`."""
 RESTORE_LOCK_WAIT_SECONDS = 60
 """How long a restore waits for a table another session holds (an open transaction, a long query) before
 it fails, naming the sessions: a restore waiting for a lock makes every later query on that table wait too."""
@@ -36,6 +39,7 @@ class DumpOptions:
     postgres_restore_connections: int = 1
     """Connections that load a PostgreSQL restore's large tables at once (1: one transaction, all or nothing;
     more: the restore commits as it goes, and a failure leaves the database incomplete)."""
+    dump_lock_wait_seconds: int = DUMP_LOCK_WAIT_SECONDS
     restore_lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS
     """How long a restore waits for a table another session holds before it fails."""
 

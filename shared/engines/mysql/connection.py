@@ -23,6 +23,7 @@ _DB_ACCESS_DENIED = 1044
 _CANNOT_CONNECT = (2002, 2003, 2005, 2006)
 _LOST_CONNECTION = (2013, 2006)
 _QUERY_INTERRUPTED = (1317, 1927)
+_LOCK_WAIT_TIMEOUT = 1205
 
 
 type Connection = pymysql.connections.Connection[Any]
@@ -137,6 +138,11 @@ def describe_connection_error(exc: BaseException, url: DatabaseURL) -> str:
         return f"Cannot reach MySQL at {where(url)}: {text}. Check the host, port or socket and that it runs."
     if code in _LOST_CONNECTION:
         return f"The connection to MySQL at {where(url)} was lost: {text}."
+    if code == _LOCK_WAIT_TIMEOUT:
+        return (
+            f"MySQL at {where(url)} kept a table from being read: {text}. Another session holds it "
+            "(LOCK TABLES … WRITE, or DDL such as ALTER TABLE); let that finish, then try again."
+        )
     if code in _QUERY_INTERRUPTED:
         return f"The server at {where(url)} interrupted the query (was it killed?): {text}."
     return f"MySQL at {where(url)} returned an error: {text}"

@@ -67,7 +67,9 @@ class MySQLDumper:
 
     def chunks(self, report: DumpReport) -> Iterator[bytes]:
         try:
-            readers = open_readers(self._url, max(1, self._options.mysql_readers))
+            readers = open_readers(
+                self._url, max(1, self._options.mysql_readers), self._options.dump_lock_wait_seconds
+            )
         except pymysql.MySQLError as exc:
             raise DumpError(describe_connection_error(exc, self._url)) from None
         try:

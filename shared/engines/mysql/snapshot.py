@@ -18,6 +18,7 @@ from typing import Any
 import pymysql
 
 from shared.dburl import DatabaseURL
+from shared.engines.base import DUMP_LOCK_WAIT_SECONDS
 from shared.engines.mysql.connection import Connection, connect, same_tls_as
 from shared.engines.mysql.schema import text
 from shared.engines.mysql.value_formats import quote_identifier
@@ -50,28 +51,30 @@ class Readers:
             close_quietly(connection)
 
 
-def open_readers(url: DatabaseURL, count: int) -> Readers:
-    """`count` connections in one snapshot of `url`'s database, or just one if that cannot be arranged."""
+def open_readers(url: DatabaseURL, count: int, lock_wait_seconds: int = DUMP_LOCK_WAIT_SECONDS) -> Readers:
+    """`count` connections in one snapshot of `url`'s database, or just one if that cannot be arranged.
+    Each waits at most `lock_wait_seconds` for a table another session holds."""
     main = connect(url)
     readers = Readers(main)
     try:
         if count > 1:
-            _add_extra_readers(url, readers, count - 1)
+            _add_extra_readers(url, readers, count - 1, lock_wait_seconds)
         if not readers.extra:
-            begin_snapshot(main)
+            begin_snapshot(main, lock_wait_seconds)
     except BaseException:
         readers.close()
         raise
     return readers
 
 
-def begin_snapshot(connection: Connection) -> None:
+def begin_snapshot(connection: Connection, lock_wait_seconds: int) -> None:
     cursor = connection.cursor()
+    cursor.execute(f"SET SESSION lock_wait_timeout = {int(lock_wait_seconds)}")
     for statement in SNAPSHOT_STATEMENTS:
         cursor.execute(statement)
 
 
-def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
+def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int, lock_wait_seconds: int) -> None:
     connections = _more_connections(url, count + 1, same_tls_as(readers.main))
     if not connections:
         return
@@ -85,7 +88,7 @@ def _add_extra_readers(url: DatabaseURL, readers: Readers, count: int) -> None:
         else:
             readers.extra = extra
             for connection in (readers.main, *extra):
-                begin_snapshot(connection)
+                begin_snapshot(connection, lock_wait_seconds)
             locker.cursor().execute("UNLOCK TABLES")
             readers.shared_tables = frozenset(tables)
     finally:

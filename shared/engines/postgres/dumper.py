@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import IO
 
-from shared.engines.base import DumpReport
+from shared.engines.base import DUMP_LOCK_WAIT_SECONDS, DumpReport
 from shared.engines.postgres import child_process
 from shared.engines.postgres.connection import keepalive_conninfo
 from shared.engines.postgres.dump_scanner import PlainDumpScanner
@@ -14,6 +15,8 @@ from shared.engines.postgres.tools import ClientTools
 from shared.errors import DumpError
 
 CHUNK_SIZE = 1024 * 1024
+_LOCK_WAIT_ENDED = re.compile(r"statement timeout.*\n.*Query was: LOCK TABLE ", re.IGNORECASE)
+"""How pg_dump fails when its --lock-wait-timeout passes (it sets statement_timeout around each LOCK)."""
 PG_DUMP_FLAGS = (
     "--format=plain",
     "--no-owner",
@@ -22,17 +25,22 @@ PG_DUMP_FLAGS = (
     "--quote-all-identifiers",
     "--encoding=UTF8",
     "--no-password",
-    "--lock-wait-timeout=300s",
 )
 
 
 def dump_stream(
-    tools: ClientTools, env: dict[str, str], facts: ServerFacts, where: str, report: DumpReport
+    tools: ClientTools,
+    env: dict[str, str],
+    facts: ServerFacts,
+    where: str,
+    report: DumpReport,
+    lock_wait_seconds: int = DUMP_LOCK_WAIT_SECONDS,
 ) -> Iterator[bytes]:
     """Yield pg_dump's output in ~1 MiB chunks; fill `report`; raise `DumpError` unless it is complete."""
     report.server_version = facts.version
     scanner = PlainDumpScanner(facts.release)
-    process = child_process.start([tools.pg_dump, *PG_DUMP_FLAGS, f"--dbname={keepalive_conninfo()}"], env)
+    flags = (*PG_DUMP_FLAGS, f"--lock-wait-timeout={lock_wait_seconds}s", f"--dbname={keepalive_conninfo()}")
+    process = child_process.start([tools.pg_dump, *flags], env)
     stderr = child_process.StderrCollector(_pipe(process.stderr))
     stdout = _pipe(process.stdout)
     total = 0
@@ -47,7 +55,7 @@ def dump_stream(
     finally:
         child_process.stop(process)
     messages = stderr.text()
-    _fail_unless_complete(exit_code, messages, total, scanner, facts, where, tools)
+    _fail_unless_complete(exit_code, messages, total, scanner, facts, where, tools, lock_wait_seconds)
     report.warnings.extend(line for line in messages.splitlines() if "warning:" in line.lower())
     report.tables.update(scanner.rows)
 
@@ -60,11 +68,18 @@ def _fail_unless_complete(
     facts: ServerFacts,
     where: str,
     tools: ClientTools,
+    lock_wait_seconds: int,
 ) -> None:
     errors = child_process.error_lines(messages)
     if exit_code != 0 or errors:
         cause = f"exit code {exit_code}" if exit_code >= 0 else f"killed by signal {-exit_code}"
-        raise DumpError(f"pg_dump {tools.version} failed for {where} ({cause}): {messages or 'no message'}")
+        failure = f"pg_dump {tools.version} failed for {where} ({cause}): {messages or 'no message'}"
+        if _LOCK_WAIT_ENDED.search(messages):
+            failure += (
+                "\nAnother session held a table exclusively (LOCK TABLE, DDL such as ALTER TABLE, VACUUM "
+                f"FULL) longer than the dump waits ({lock_wait_seconds} s); let that finish, then try again."
+            )
+        raise DumpError(failure)
     if total == 0:
         raise DumpError(f"pg_dump produced an empty dump of {where}; the backup is not usable.")
     if scanner.inside_copy or not scanner.trailer_seen:

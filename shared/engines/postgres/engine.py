@@ -35,7 +35,9 @@ class PostgresEngine:
         facts = self._facts()
         if warning := plain_text_warning(self._url, facts.encrypted, self._where):
             report.warnings.append(warning)
-        return dump_stream(self._tools_for(facts), self._env, facts, self._where, report)
+        tools = self._tools_for(facts)
+        wait = self._options.dump_lock_wait_seconds
+        return dump_stream(tools, self._env, facts, self._where, report, lock_wait_seconds=wait)
 
     def restore(self, chunks: Iterable[bytes]) -> None:
         # Imported here: loading psycopg takes about 0.15 s, which a dump does not need to pay.

@@ -1,7 +1,6 @@
-"""A restore that needs a table another session holds (here: an open transaction that read it, as an
-idle application connection does) waits a bounded time, then fails naming that session. PostgreSQL's
-restore is one transaction, so the database is left as it was; MySQL's clears the database table by
-table, so it stops at the held table."""
+"""A dump or restore that needs a table another session holds waits a bounded time, then fails saying so.
+A restore names the sessions holding locks, and changes nothing: PostgreSQL's is one transaction, and
+MySQL's takes every table's lock before dropping any."""
 
 from __future__ import annotations
 
@@ -13,9 +12,10 @@ import pymysql
 import pytest
 
 from shared.dburl import DatabaseURL
+from shared.engines.base import DumpOptions, DumpReport, engine_for
 from shared.engines.mysql.restorer import MySQLRestorer
 from shared.engines.postgres.restorer import restore_stream
-from shared.errors import RestoreError
+from shared.errors import DumpError, RestoreError
 from tests.databases import fresh_mysql_database, fresh_postgres_database
 from tests.engines.mysql.test_failures import limited_user
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
@@ -116,6 +116,37 @@ def test_a_mysql_statement_that_waits_too_long_for_a_lock_says_so() -> None:
         message = str(raised.value)
         assert "Restore failed at statement 1" in message and "Lock wait timeout exceeded" in message
         assert f"The restore waited {WAIT_SECONDS} s for a lock another session holds" in message
+
+
+def test_a_mysql_dump_waits_a_bounded_time_for_a_table_locked_for_writing() -> None:
+    with fresh_mysql_database("dumpwait") as url:
+        _mysql_run(url, "CREATE TABLE held (id INT PRIMARY KEY)", "INSERT INTO held VALUES (1)")
+        holder = _mysql_connect(url)
+        try:
+            with holder.cursor() as cursor:
+                cursor.execute("LOCK TABLES held WRITE")
+            dumping = engine_for(url, DumpOptions(dump_lock_wait_seconds=WAIT_SECONDS))
+            with pytest.raises(DumpError) as raised:
+                b"".join(dumping.dump(DumpReport()))
+        finally:
+            holder.close()
+    message = str(raised.value)
+    assert "kept a table from being read" in message and "Lock wait timeout exceeded" in message
+    assert "LOCK TABLES … WRITE, or DDL such as ALTER TABLE" in message
+
+
+def test_a_postgres_dump_waits_a_bounded_time_for_a_table_locked_exclusively(
+    postgres_database: DatabaseURL,
+) -> None:
+    with psycopg.connect(
+        host=postgres_database.host, port=postgres_database.port, user=postgres_database.user,
+        dbname=postgres_database.database,
+    ) as holder:
+        holder.execute("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
+        dumping = engine_for(postgres_database, DumpOptions(dump_lock_wait_seconds=WAIT_SECONDS))
+        with pytest.raises(DumpError, match="Another session held a table exclusively") as raised:
+            b"".join(dumping.dump(DumpReport()))
+    assert f"FULL) longer than the dump waits ({WAIT_SECONDS} s)" in str(raised.value)
 
 
 class _postgres_transaction_reading:
