@@ -25,8 +25,6 @@ from shared.errors import RestoreError
 from shared.prefetch import prefetched
 
 _LOCK_WAIT_TIMEOUT = 1205
-_MAY_NOT_LOCK = (1044, 1142)
-"""Access denied: no LOCK TABLES privilege on the database, or on one of its tables."""
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)
 _SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|SCHEMA)\b)", re.IGNORECASE)
@@ -104,15 +102,15 @@ class MySQLRestorer:
         cursor.execute("SET FOREIGN_KEY_CHECKS=1")
 
     def _lock_all(self, cursor: Any, tables: list[str]) -> bool:
-        """Hold every table for writing; False when this user may not lock tables. Raises `RestoreError`
-        (the database unchanged) when another session holds one longer than the lock wait."""
+        """Hold every table for writing; False when that cannot be done (no LOCK TABLES privilege...).
+        Raises `RestoreError` (the database unchanged) when another session holds one past the lock wait."""
         if not tables:
             return False
         try:
             cursor.execute("LOCK TABLES " + ", ".join(f"{name} WRITE" for name in tables))
         except pymysql.MySQLError as exc:
-            if error_code(exc) in _MAY_NOT_LOCK:
-                return False
+            if error_code(exc) != _LOCK_WAIT_TIMEOUT:
+                return False  # no LOCK TABLES privilege, too many tables to open at once...: one by one
             raise RestoreError(
                 f"Could not lock the tables of database {self._url.database!r} to clear them before the "
                 f"restore: {server_message(exc)}{self._lock_advice(exc, cursor)}. Nothing was changed.",
