@@ -96,7 +96,7 @@ class RestoreService:
     @staticmethod
     def _unchanged(pre: Backup, first: Exception) -> str:
         return (
-            f"restore failed: {describe_error(first)}. Nothing was committed, so the pre-restore backup "
+            f"restore failed: {_sentence(first)}. The database was not changed, so the pre-restore backup "
             f"{pre.id} was not needed to put it back."
         )
 
@@ -106,12 +106,12 @@ class RestoreService:
             self._ctx.engine_factory(url).restore(decompress_stream(open_backup(self._ctx, pre)))
         except Exception as second:
             return (
-                f"restore failed: {describe_error(first)}. Putting back the pre-restore backup {pre.id} "
-                f"ALSO failed: {describe_error(second)}. The database may be incomplete: restore backup "
+                f"restore failed: {_sentence(first)}. Putting back the pre-restore backup {pre.id} "
+                f"ALSO failed: {_sentence(second)}. The database may be incomplete: restore backup "
                 f"{pre.id} by hand (see README, 'Restoring by hand')."
             )
         return (
-            f"restore failed: {describe_error(first)}. The database was put back as it was, "
+            f"restore failed: {_sentence(first)}. The database was put back as it was, "
             f"from the pre-restore backup {pre.id}."
         )
 
@@ -127,6 +127,11 @@ def _restoring(catalog: Catalog, pre: Backup, backup_id: str) -> Iterator[None]:
     finally:
         pre.restoring = None
         catalog.update_backup(pre)
+
+
+def _sentence(error: BaseException) -> str:
+    """The error's description without a final full stop, for a message that goes on after it."""
+    return describe_error(error).rstrip(". ")
 
 
 def _counting(chunks: Iterator[bytes], progress: ProgressCallback | None) -> Iterator[bytes]:

@@ -112,8 +112,8 @@ class MySQLRestorer:
             if error_code(exc) != _LOCK_WAIT_TIMEOUT:
                 return False  # no LOCK TABLES privilege, too many tables to open at once...: one by one
             raise RestoreError(
-                f"Could not lock the tables of database {self._url.database!r} to clear them before the "
-                f"restore: {server_message(exc)}{self._lock_advice(exc, cursor)}. Nothing was changed.",
+                f"Could not lock the tables of database {self._url.database!r} to clear them, so nothing "
+                f"was dropped: {server_message(exc)}{self._lock_advice(exc, cursor)}",
                 database_unchanged=True,
             ) from None
         return True
