@@ -19,9 +19,9 @@ from shared.errors import DumpError, RestoreError
 from tests.databases import fresh_mysql_database, fresh_postgres_database
 from tests.engines.mysql.test_failures import limited_user
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
+from tests.open_transactions import APPLICATION, transaction_reading
 
 WAIT_SECONDS = 1
-APPLICATION = "the-shop-app"
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_a_postgres_restore_waits_a_bounded_time_for_a_held_table_and_names_the_
     dump, _ = dump_to_bytes(postgres_database)
     run_sql(postgres_database, "INSERT INTO held VALUES (3)")  # the restore would take it away
     before = database_state(postgres_database)
-    reading = _postgres_transaction_reading(postgres_database)
+    reading = transaction_reading(postgres_database, "held")
     with reading as holder_pid, pytest.raises(RestoreError) as raised:
         restore_stream(postgres_database, "the test database", dump, lock_wait_seconds=WAIT_SECONDS)
     message = str(raised.value)
@@ -54,7 +54,7 @@ def test_a_postgres_restore_gets_the_lock_once_the_holder_ends_within_the_wait(
 ) -> None:
     dump, _ = dump_to_bytes(postgres_database)
     run_sql(postgres_database, "INSERT INTO held VALUES (3)")
-    with _postgres_transaction_reading(postgres_database) as holder_pid:
+    with transaction_reading(postgres_database, "held") as holder_pid:
         run_sql(postgres_database, f"SELECT pg_terminate_backend({holder_pid})")
         restore_stream(postgres_database, "the test database", dump, lock_wait_seconds=WAIT_SECONDS)
     with connect(postgres_database) as conn:
@@ -70,17 +70,9 @@ def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_drops_nothing
             "INSERT INTO held VALUES (1), (2)",
             "CREATE VIEW held_view AS SELECT id FROM held",
         )
-        holder = _mysql_connect(url)
-        try:
-            with holder.cursor() as cursor:
-                cursor.execute("START TRANSACTION")
-                cursor.execute("SELECT * FROM held")
-                cursor.fetchall()
-            holder_id = holder.thread_id()
-            with pytest.raises(RestoreError) as raised:
-                MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS).restore([b"CREATE TABLE fresh (a INT);\n"])
-        finally:
-            holder.close()
+        restorer = MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS)
+        with transaction_reading(url, "held") as holder_id, pytest.raises(RestoreError) as raised:
+            restorer.restore([b"CREATE TABLE fresh (a INT);\n"])
         message = str(raised.value)
         assert "Could not lock the tables" in message and "Lock wait timeout exceeded" in message
         assert f"session {holder_id} (user 'root', sleep for " in message and "KILL" in message
@@ -102,17 +94,10 @@ def test_a_mysql_user_who_may_not_lock_tables_still_restores() -> None:
 def test_a_mysql_statement_that_waits_too_long_for_a_lock_says_so() -> None:
     with fresh_mysql_database("lockwait") as url, fresh_mysql_database("elsewhere") as elsewhere:
         _mysql_run(elsewhere, "CREATE TABLE shared_table (id INT PRIMARY KEY)")
-        holder = _mysql_connect(elsewhere)
-        try:
-            with holder.cursor() as cursor:
-                cursor.execute("START TRANSACTION")
-                cursor.execute("SELECT * FROM shared_table")
-                cursor.fetchall()
-            statement = f"ALTER TABLE `{elsewhere.database}`.shared_table ADD COLUMN note TEXT;\n"
-            with pytest.raises(RestoreError) as raised:
-                MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS).restore([statement.encode()])
-        finally:
-            holder.close()
+        statement = f"ALTER TABLE `{elsewhere.database}`.shared_table ADD COLUMN note TEXT;\n"
+        restorer = MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS)
+        with transaction_reading(elsewhere, "shared_table"), pytest.raises(RestoreError) as raised:
+            restorer.restore([statement.encode()])
         message = str(raised.value)
         assert "Restore failed at statement 1" in message and "Lock wait timeout exceeded" in message
         assert f"The restore waited {WAIT_SECONDS} s for a lock another session holds" in message
@@ -147,22 +132,6 @@ def test_a_postgres_dump_waits_a_bounded_time_for_a_table_locked_exclusively(
         with pytest.raises(DumpError, match="Another session held a table exclusively") as raised:
             b"".join(dumping.dump(DumpReport()))
     assert f"FULL) longer than the dump waits ({WAIT_SECONDS} s)" in str(raised.value)
-
-
-class _postgres_transaction_reading:
-    """A session that read `held` in a transaction it keeps open (idle in transaction); gives its pid."""
-
-    def __init__(self, url: DatabaseURL) -> None:
-        self._connection = psycopg.connect(
-            host=url.host, port=url.port, user=url.user, dbname=url.database, application_name=APPLICATION
-        )
-
-    def __enter__(self) -> int:
-        self._connection.execute("SELECT * FROM held").fetchall()
-        return self._connection.info.backend_pid
-
-    def __exit__(self, *_: object) -> None:
-        self._connection.close()
 
 
 def _mysql_connect(url: DatabaseURL) -> pymysql.connections.Connection:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,8 @@ from shared.services.importer import ImportService
 from shared.services.restore import RestoreService
 from shared.wiring import build_context
 from tests.databases import fresh_postgres_database, mysql_admin, postgres_admin
-from tests.sample_data import execute, fingerprint, load_sample, mysql_connect, postgres_connect
+from tests.open_transactions import transaction_reading
+from tests.sample_data import execute, fingerprint, load_sample
 
 
 def _damage(url: DatabaseURL) -> None:
@@ -218,25 +217,6 @@ def test_a_parallel_postgres_restore_that_fails_after_committing_is_put_back(
         assert fingerprint(url) == before
 
 
-@contextmanager
-def _orders_read_in_an_open_transaction(url: DatabaseURL) -> Iterator[None]:
-    """An application session that read `orders` and keeps its transaction open (idle in transaction)."""
-    if url.engine == "mysql":
-        mysql = mysql_connect(url)
-        with mysql.cursor() as cursor:
-            cursor.execute("START TRANSACTION")
-            cursor.execute("SELECT * FROM orders")
-        try:
-            yield
-        finally:
-            mysql.close()
-        return
-    with postgres_connect(url) as postgres:
-        postgres.execute("BEGIN")
-        postgres.execute("SELECT * FROM orders").fetchall()
-        yield
-
-
 def test_a_restore_held_up_by_an_open_transaction_changes_nothing_and_puts_nothing_back(
     tmp_path: Path, clock: FixedClock, db_url: DatabaseURL
 ) -> None:
@@ -246,7 +226,7 @@ def test_a_restore_held_up_by_an_open_transaction_changes_nothing_and_puts_nothi
     backup = backups.create("alice")
     _damage(db_url)
     before = fingerprint(db_url)
-    with _orders_read_in_an_open_transaction(db_url), pytest.raises(RestoreError) as info:
+    with transaction_reading(db_url, "orders"), pytest.raises(RestoreError) as info:
         RestoreService(context, backups).restore(backup.id, "alice")
     message = str(info.value)
     assert "waited 1 s for a lock another session holds" in message and "session " in message
