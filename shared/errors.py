@@ -27,7 +27,8 @@ class DumpError(BackupServiceError):
 
 class RestoreError(BackupServiceError):
     """A restore could not be applied. `database_unchanged`: the engine knows it changed nothing (a
-    PostgreSQL restore's one transaction was rolled back), so there is nothing to put back."""
+    PostgreSQL restore's one transaction rolled back, a MySQL restore that could not lock the tables, no
+    connection at all), so there is nothing to put back."""
 
     def __init__(self, message: str, database_unchanged: bool = False) -> None:
         super().__init__(message)
