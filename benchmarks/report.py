@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from benchmarks.measure import OurRun
 from benchmarks.suite import EngineFigures
 
 BACKUP_TARGET = 1.2
@@ -53,8 +54,9 @@ def render(results: Sequence[EngineFigures]) -> str:
     lines = [
         "| engine | dataset | our SQL | stock SQL | backup ours s | backup stock s | backup ratio | our MB/s "
         "| our .gz MB | gzip -1 MB | restore ours s | restore stock s | restore ratio "
-        "| restore ours parallel s | parallel ratio | RSS backup MiB | RSS restore MiB | pg_dump RSS MiB |",
-        "|---" * 18 + "|",
+        "| restore ours parallel s | parallel ratio | RSS backup MiB | RSS restore MiB | RSS parallel MiB "
+        "| pg_dump RSS MiB |",
+        "|---" * 19 + "|",
     ]
     for figures in results:
         best_backup = min(run.wall_seconds for run in figures.our_backups)
@@ -70,11 +72,24 @@ def render(results: Sequence[EngineFigures]) -> str:
             f"| {_times(figures.stock_restores)} "
             f"| **{restore_ratio(figures):.2f}×** "
             f"{_parallel_cells(figures)}"
-            f"| {max(run.peak_rss_mib for run in figures.our_backups):.0f} "
-            f"| {max(run.peak_rss_mib for run in figures.our_restores + figures.our_parallel_restores):.0f} "
+            f"| {_peak(figures, 'backup'):.0f} | {_peak(figures, 'restore'):.0f} "
+            f"| {f'{_peak(figures, _PARALLEL):.0f}' if figures.our_parallel_restores else '—'} "
             f"| {max(run.children_peak_rss_mib for run in figures.our_backups + figures.our_restores):.0f} |"
         )
     return "\n".join([*lines, "", *_targets(results)])
+
+
+_PARALLEL = "parallel restore"
+
+
+def _runs(figures: EngineFigures, operation: str) -> list[OurRun]:
+    if operation == "backup":
+        return figures.our_backups
+    return figures.our_restores if operation == "restore" else figures.our_parallel_restores
+
+
+def _peak(figures: EngineFigures, operation: str) -> float:
+    return max(run.peak_rss_mib for run in _runs(figures, operation))
 
 
 def _parallel_target(figures: EngineFigures) -> str:
@@ -100,16 +115,10 @@ def _targets(results: Sequence[EngineFigures]) -> list[str]:
         )
     for label in dict.fromkeys(figures.label for figures in results):
         runs = [figures for figures in results if figures.label == label]
-        for operation in ("backup", "restore"):
-            peaks = [
-                max(
-                    run.peak_rss_mib
-                    for run in (
-                        f.our_backups if operation == "backup" else f.our_restores + f.our_parallel_restores
-                    )
-                )
-                for f in runs
-            ]
+        for operation in ("backup", "restore", _PARALLEL):
+            if not all(_runs(figures, operation) for figures in runs):
+                continue
+            peaks = [_peak(figures, operation) for figures in runs]
             spread = (max(peaks) - min(peaks)) / min(peaks)
             flat = (
                 ""
