@@ -10,10 +10,6 @@ import sys
 import flask
 import functions_framework
 
-from shared.memory import keep_large_buffers_off_the_heap
-
-keep_large_buffers_off_the_heap()
-
 
 @functions_framework.http
 def list_backups(request: flask.Request) -> flask.Response:

@@ -22,7 +22,6 @@ from pathlib import Path
 from shared.compression import decompress_stream, make_compressor
 from shared.dburl import parse_database_url
 from shared.engines.base import DumpOptions, DumpReport, engine_for
-from shared.memory import keep_large_buffers_off_the_heap
 from shared.models import Compression, StorageKind
 from shared.pipeline import run_pipeline
 from shared.storage.local import LocalStorage
@@ -80,7 +79,6 @@ def main(argv: list[str]) -> None:
     if len(argv) != 3 or argv[0] not in ("backup", "restore"):
         raise SystemExit("usage: python -m benchmarks.one_run backup|restore FOLDER FILENAME")
     operation, folder, name = argv[0], Path(argv[1]), argv[2]
-    keep_large_buffers_off_the_heap()  # as main.py does for the service
     _load_what_a_warm_function_has_loaded(operation)
     started = time.perf_counter()
     figures = (backup if operation == "backup" else restore)(folder, name)
