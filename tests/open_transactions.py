@@ -8,10 +8,22 @@ from contextlib import contextmanager
 import psycopg
 
 from shared.dburl import DatabaseURL
+from tests.databases import fresh_postgres_database
 from tests.sample_data import mysql_connect
 
 APPLICATION = "the-shop-app"
 """The PostgreSQL session's application_name."""
+
+
+@contextmanager
+def postgres_database_with_held_table(prefix: str) -> Iterator[DatabaseURL]:
+    """A fresh PostgreSQL database with a small table `held`, for another session to hold."""
+    with fresh_postgres_database(prefix) as url:
+        with psycopg.connect(
+            host=url.host, port=url.port, user=url.user, dbname=url.database, autocommit=True
+        ) as connection:
+            connection.execute("CREATE TABLE held (id integer PRIMARY KEY); INSERT INTO held VALUES (1), (2)")
+        yield url  # with no connection of its own left open
 
 
 @contextmanager

@@ -16,18 +16,17 @@ from shared.engines.base import DumpOptions, DumpReport, engine_for
 from shared.engines.mysql.restorer import MySQLRestorer
 from shared.engines.postgres.restorer import restore_stream
 from shared.errors import DumpError, RestoreError
-from tests.databases import fresh_mysql_database, fresh_postgres_database
+from tests.databases import fresh_mysql_database
 from tests.engines.mysql.test_failures import limited_user
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
-from tests.open_transactions import APPLICATION, transaction_reading
+from tests.open_transactions import APPLICATION, postgres_database_with_held_table, transaction_reading
 
 WAIT_SECONDS = 1
 
 
 @pytest.fixture
 def postgres_database() -> Iterator[DatabaseURL]:
-    with fresh_postgres_database("lockwait") as url:
-        run_sql(url, "CREATE TABLE held (id integer PRIMARY KEY); INSERT INTO held VALUES (1), (2);")
+    with postgres_database_with_held_table("lockwait") as url:
         yield url
 
 

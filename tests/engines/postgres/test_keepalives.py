@@ -17,8 +17,8 @@ import pytest
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
 from shared.engines.postgres.connection import KEEPALIVES
-from tests.databases import fresh_postgres_database
-from tests.engines.postgres.database_state import dump_to_bytes, engine, run_sql
+from tests.engines.postgres.database_state import dump_to_bytes, engine
+from tests.open_transactions import postgres_database_with_held_table
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 KEEPALIVE_TIMER = 2
@@ -27,8 +27,7 @@ KEEPALIVE_TIMER = 2
 
 @pytest.fixture
 def database() -> Iterator[DatabaseURL]:
-    with fresh_postgres_database("keepalive") as url:
-        run_sql(url, "CREATE TABLE held (id integer PRIMARY KEY); INSERT INTO held VALUES (1), (2);")
+    with postgres_database_with_held_table("keepalive") as url:
         yield url
 
 
