@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import psycopg
-import pymysql
 import pytest
 
 from shared.dburl import DatabaseURL
@@ -20,6 +19,7 @@ from tests.databases import fresh_mysql_database
 from tests.engines.mysql.test_failures import limited_user
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
 from tests.open_transactions import APPLICATION, postgres_database_with_held_table, transaction_reading
+from tests.sample_data import execute, mysql_connect
 
 WAIT_SECONDS = 1
 
@@ -62,12 +62,14 @@ def test_a_postgres_restore_gets_the_lock_once_the_holder_ends_within_the_wait(
 
 def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_drops_nothing() -> None:
     with fresh_mysql_database("lockwait") as url:
-        _mysql_run(
+        execute(
             url,
-            "CREATE TABLE free_table (id INT PRIMARY KEY)",
-            "CREATE TABLE held (id INT PRIMARY KEY)",
-            "INSERT INTO held VALUES (1), (2)",
-            "CREATE VIEW held_view AS SELECT id FROM held",
+            [
+                "CREATE TABLE free_table (id INT PRIMARY KEY)",
+                "CREATE TABLE held (id INT PRIMARY KEY)",
+                "INSERT INTO held VALUES (1), (2)",
+                "CREATE VIEW held_view AS SELECT id FROM held",
+            ],
         )
         restorer = MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS)
         with transaction_reading(url, "held") as holder_id, pytest.raises(RestoreError) as raised:
@@ -82,7 +84,7 @@ def test_a_mysql_restore_waits_a_bounded_time_for_a_held_table_and_drops_nothing
 
 def test_a_mysql_user_who_may_not_lock_tables_still_restores() -> None:
     with fresh_mysql_database("nolock") as url:
-        _mysql_run(url, "CREATE TABLE old_table (id INT)", "CREATE VIEW old_view AS SELECT 1 AS one")
+        execute(url, ["CREATE TABLE old_table (id INT)", "CREATE VIEW old_view AS SELECT 1 AS one"])
         grants = [f"SELECT, INSERT, CREATE, DROP, CREATE VIEW, SHOW VIEW ON `{url.database}`.*"]
         with limited_user(url.database, grants) as (user, password):
             limited = MySQLRestorer(replace(url, user=user, password=password))
@@ -92,7 +94,7 @@ def test_a_mysql_user_who_may_not_lock_tables_still_restores() -> None:
 
 def test_a_mysql_statement_that_waits_too_long_for_a_lock_says_so() -> None:
     with fresh_mysql_database("lockwait") as url, fresh_mysql_database("elsewhere") as elsewhere:
-        _mysql_run(elsewhere, "CREATE TABLE shared_table (id INT PRIMARY KEY)")
+        execute(elsewhere, ["CREATE TABLE shared_table (id INT PRIMARY KEY)"])
         statement = f"ALTER TABLE `{elsewhere.database}`.shared_table ADD COLUMN note TEXT;\n"
         restorer = MySQLRestorer(url, lock_wait_seconds=WAIT_SECONDS)
         with transaction_reading(elsewhere, "shared_table"), pytest.raises(RestoreError) as raised:
@@ -104,8 +106,8 @@ def test_a_mysql_statement_that_waits_too_long_for_a_lock_says_so() -> None:
 
 def test_a_mysql_dump_waits_a_bounded_time_for_a_table_locked_for_writing() -> None:
     with fresh_mysql_database("dumpwait") as url:
-        _mysql_run(url, "CREATE TABLE held (id INT PRIMARY KEY)", "INSERT INTO held VALUES (1)")
-        holder = _mysql_connect(url)
+        execute(url, ["CREATE TABLE held (id INT PRIMARY KEY)", "INSERT INTO held VALUES (1)"])
+        holder = mysql_connect(url)
         try:
             with holder.cursor() as cursor:
                 cursor.execute("LOCK TABLES held WRITE")
@@ -133,27 +135,7 @@ def test_a_postgres_dump_waits_a_bounded_time_for_a_table_locked_exclusively(
     assert f"FULL) longer than the dump waits ({WAIT_SECONDS} s)" in str(raised.value)
 
 
-def _mysql_connect(url: DatabaseURL) -> pymysql.connections.Connection:
-    return pymysql.connect(
-        host=url.host, port=url.port, user=url.user, database=url.database, autocommit=True
-    )
-
-
-def _mysql_run(url: DatabaseURL, *statements: str) -> None:
-    connection = _mysql_connect(url)
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        connection.close()
-
-
 def _mysql_tables(url: DatabaseURL) -> list[str]:
-    connection = _mysql_connect(url)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW TABLES")
-            return sorted(str(name) for (name,) in cursor.fetchall())
-    finally:
-        connection.close()
+    with mysql_connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW TABLES")
+        return sorted(str(name) for (name,) in cursor.fetchall())
