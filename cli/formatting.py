@@ -3,17 +3,7 @@
 from __future__ import annotations
 
 from shared.models import Backup
-
-
-def human_size(count: int | None) -> str:
-    if count is None:
-        return "-"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(count)
+from shared.sizes import human_size
 
 
 def describe_backup(backup: Backup) -> str:

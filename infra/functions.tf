@@ -35,7 +35,8 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                  = local.vpc_connector == "none" ? null : local.vpc_connector
     vpc_connector_egress_settings  = local.vpc_connector == "none" ? null : "PRIVATE_RANGES_ONLY"
     environment_variables = merge(local.common_environment, {
-      BACKUP_AUTH_AUDIENCE = join(",", concat([local.function_urls[each.key]], var.extra_token_audiences))
+      BACKUP_AUTH_AUDIENCE      = join(",", concat([local.function_urls[each.key]], var.extra_token_audiences))
+      BACKUP_TIME_LIMIT_SECONDS = tostring(local.function_time_limits[each.key])
     })
 
     # The database server's CA certificate as /etc/database-ca/server-ca.pem, for database_url's sslrootcert.

@@ -25,6 +25,10 @@ locals {
     scheduled_cleanup = { permission = "backups.run-scheduled", memory = "512Mi", cpu = "1", timeout_seconds = 900, max_instances = 1, description = "The scheduled cleanup (Cloud Scheduler only)." }
   }
 
+  # BACKUP_TIME_LIMIT_SECONDS per function: its timeout less a tenth (at least 10 s, at most 300 s), the time
+  # a backup or restore stopped at its limit has left to fail cleanly before Cloud Run cuts the request.
+  function_time_limits = { for entry_point, spec in local.functions : entry_point => spec.timeout_seconds - min(300, max(10, floor(spec.timeout_seconds / 10))) }
+
   function_names = { for entry_point in keys(local.functions) : entry_point => "${var.name_prefix}-${replace(entry_point, "_", "-")}" }
 
   # The URL Google gives a 2nd gen function; functions.tf checks it against the real one after creation.

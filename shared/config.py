@@ -14,6 +14,7 @@ from shared.dburl import DatabaseURL, parse_database_url
 from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
 from shared.errors import ConfigurationError
 from shared.models import Compression, StorageKind
+from shared.time_limit import SETTING as TIME_LIMIT_SETTING
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -84,6 +85,9 @@ class Config:
     """Connections that load a PostgreSQL restore's large tables at once; 1 restores in one transaction."""
     restore_lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS
     """How long a restore waits for a table another session holds before it fails, naming the session."""
+    time_limit_seconds: int | None = None
+    """How long a backup or restore may run before it stops and fails cleanly; None: no limit. Infra sets it
+    to each function's timeout less a margin (see `shared.time_limit`)."""
     lock_ttl_seconds: int = 600
     pg_bin_dir: Path | None = None
     catalog: str = "sqlite"
@@ -164,6 +168,7 @@ class Config:
             restore_lock_wait_seconds=_int(
                 environ, "BACKUP_RESTORE_LOCK_WAIT_SECONDS", RESTORE_LOCK_WAIT_SECONDS, 1, 3600
             ),
+            time_limit_seconds=_optional_positive(environ, TIME_LIMIT_SETTING),
             lock_ttl_seconds=_int(environ, "BACKUP_LOCK_TTL_SECONDS", 600, minimum=30),
             pg_bin_dir=_optional_path(environ, "BACKUP_PG_BIN_DIR"),
             catalog=_one_of(environ, "BACKUP_CATALOG", ("sqlite", "firestore"), "sqlite"),
@@ -292,6 +297,13 @@ def _int(
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:
         raise ConfigurationError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def _optional_positive(environ: Mapping[str, str], name: str) -> int | None:
+    value = _optional_int(environ, name)
+    if value is not None and value < 1:
+        raise ConfigurationError(f"{name} must be a whole number of seconds, at least 1, got {value}")
     return value
 
 

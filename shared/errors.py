@@ -41,3 +41,7 @@ class StorageError(BackupServiceError):
 
 class ChecksumMismatchError(StorageError):
     """Stored bytes do not match the checksum recorded for them."""
+
+
+class TimeLimitError(BackupServiceError):
+    """An operation reached its time limit (`BACKUP_TIME_LIMIT_SECONDS`) and was stopped cleanly."""

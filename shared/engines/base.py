@@ -65,6 +65,12 @@ class DumpEngine(Protocol):
 
     engine: str
 
+    @property
+    def restores_in_one_transaction(self) -> bool:
+        """Whether a restore that fails or is stopped part-way leaves the database as it was (the server
+        rolls it back), so that nothing needs putting back."""
+        ...
+
     def dump(self, report: DumpReport) -> Iterator[bytes]:
         """Yield the dump as plain SQL in chunks. Raises `DumpError` when the dump cannot be complete;
         the iterator never ends normally on a short dump."""

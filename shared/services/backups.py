@@ -21,6 +21,7 @@ from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
 from shared.services.locking import DatabaseLock, lock_name
+from shared.time_limit import TimeLimit
 
 _NOTIFIED_ELSEWHERE = (BackupSource.SCHEDULED, BackupSource.PRE_RESTORE)
 """Scheduled runs mail once after Scheduler's final retry; a failed pre-restore backup fails the restore,
@@ -42,9 +43,12 @@ class BackupService:
         """Take a backup of the configured database. Raises `BusyError` while another run holds it;
         on failure the record is `failed` with the reason, no file is left, and the error is raised."""
         url = self._ctx.config.require_database()
+        time_limit = self._ctx.start_time_limit()
         with DatabaseLock(self._ctx.catalog, self._ctx.clock, url, self._ctx.lock_ttl, "backup"):
             settle_interrupted_runs(self._ctx, url, actor)
-            return self.create_while_locked(url, actor, source, protect=protect, progress=progress)
+            return self.create_while_locked(
+                url, actor, source, protect=protect, progress=progress, time_limit=time_limit
+            )
 
     def create_while_locked(
         self,
@@ -54,9 +58,12 @@ class BackupService:
         *,
         protect: bool = False,
         progress: ProgressCallback | None = None,
+        time_limit: TimeLimit | None = None,
     ) -> Backup:
-        """Take a backup; the caller holds the database's lock (restore does, for its pre-restore backup)."""
+        """Take a backup; the caller holds the database's lock (restore does, for its pre-restore backup).
+        `time_limit`: the operation's, already running (default: one starting now)."""
         ctx = self._ctx
+        time_limit = time_limit or ctx.start_time_limit()
         now = ctx.clock.now()
         backup_id = new_backup_id()
         compression = ctx.config.compression
@@ -77,7 +84,7 @@ class BackupService:
         backup.status = BackupStatus.RUNNING
         ctx.catalog.update_backup(backup)
         try:
-            self._run(url, backup, progress)
+            self._run(url, backup, progress, time_limit)
         except Exception as exc:
             self._fail(backup, actor, exc)
             raise
@@ -95,7 +102,9 @@ class BackupService:
         )
         return backup
 
-    def _run(self, url: DatabaseURL, backup: Backup, progress: ProgressCallback | None) -> None:
+    def _run(
+        self, url: DatabaseURL, backup: Backup, progress: ProgressCallback | None, time_limit: TimeLimit
+    ) -> None:
         ctx = self._ctx
         engine = ctx.engine_factory(url)
         report = DumpReport()
@@ -103,7 +112,8 @@ class BackupService:
             raise ConfigurationError("no storage target is enabled for new backups (see BACKUP_STORAGE)")
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         compressor = make_compressor(backup.compression, ctx.config.compression_level)
-        result = run_pipeline(engine.dump(report), compressor, uploads, progress)
+        dump = time_limit.guard(engine.dump(report), "the backup")
+        result = run_pipeline(dump, compressor, uploads, progress)
         result.failures.update(refused)
         backup.file_size = result.stored_size
         backup.raw_size = result.raw_size

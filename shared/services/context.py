@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +20,7 @@ from shared.notify.log import LogNotifier
 from shared.notify.safe import SafeNotifier
 from shared.secrets import Secrets
 from shared.storage.base import Storage
+from shared.time_limit import Ticks, TimeLimit
 
 EngineFactory = Callable[[DatabaseURL], DumpEngine]
 
@@ -37,6 +39,8 @@ class ServiceContext:
     secrets: Secrets | None = None
     targets: tuple[StorageKind, ...] | None = None
     """Where new backups are written; None means every storage in `storages`."""
+    ticks: Ticks = time.monotonic
+    """The clock of time limits (a test moves its own)."""
 
     @property
     def write_targets(self) -> dict[StorageKind, Storage]:
@@ -46,6 +50,10 @@ class ServiceContext:
     @property
     def lock_ttl(self) -> timedelta:
         return timedelta(seconds=self.config.lock_ttl_seconds)
+
+    def start_time_limit(self) -> TimeLimit:
+        """The time limit of an operation starting now (`Config.time_limit_seconds`)."""
+        return TimeLimit(self.config.time_limit_seconds, self.ticks)
 
     def storage(self, kind: StorageKind) -> Storage:
         try:

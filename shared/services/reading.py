@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from shared.errors import ChecksumMismatchError, InvalidInputError, NotFoundError
 from shared.models import Backup, BackupStatus, StorageKind
 from shared.services.context import ServiceContext
+from shared.time_limit import TimeLimit
 
 _READ_ORDER = (StorageKind.LOCAL, StorageKind.DRIVE)
 
@@ -48,7 +49,10 @@ def verified(chunks: Iterable[bytes], sha256: str, size: int | None, backup_id: 
         )
 
 
-def verify_backup_file(ctx: ServiceContext, backup: Backup) -> None:
+def verify_backup_file(ctx: ServiceContext, backup: Backup, time_limit: TimeLimit | None = None) -> None:
     """Read the whole file once and check it, before anything depends on it."""
-    for _ in open_backup(ctx, backup):
+    chunks = open_backup(ctx, backup)
+    if time_limit is not None:
+        chunks = time_limit.guard(chunks, f"checking the file of backup {backup.id}")
+    for _ in chunks:
         pass

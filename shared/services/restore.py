@@ -18,6 +18,7 @@ from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
 from shared.services.locking import DatabaseLock
 from shared.services.reading import open_backup, require_completed, verify_backup_file
+from shared.time_limit import Reserve
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,15 @@ class RestoreService:
                 f"{url.engine} database {url.database!r}"
             )
         audit = ctx.auditor
+        time_limit = ctx.start_time_limit()
         with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore"):
             settle_interrupted_runs(ctx, url, actor)
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
             try:
-                verify_backup_file(ctx, backup)
-                pre = self._backups.create_while_locked(url, actor, BackupSource.PRE_RESTORE)
+                verify_backup_file(ctx, backup, time_limit)
+                pre = self._backups.create_while_locked(
+                    url, actor, BackupSource.PRE_RESTORE, time_limit=time_limit
+                )
             except Exception as exc:
                 audit.record(
                     actor,
@@ -63,9 +67,12 @@ class RestoreService:
                 ctx.notifier.send(restore_failed(backup.database, exc, ctx.clock.now(), backup.id))
                 raise
             engine = ctx.engine_factory(url)
+            # A restore that commits as it goes stops early enough to leave time for putting it back.
+            reserve = None if engine.restores_in_one_transaction else put_back_reserve(pre.raw_size or 0)
+            sql = decompress_stream(_counting(open_backup(ctx, backup), progress))
             with _restoring(ctx.catalog, pre, backup.id):
                 try:
-                    engine.restore(decompress_stream(_counting(open_backup(ctx, backup), progress)))
+                    engine.restore(time_limit.guard(sql, "the restore", reserve))
                 except Exception as first:
                     unchanged = isinstance(first, RestoreError) and first.database_unchanged
                     message = self._unchanged(pre, first) if unchanged else self._put_back(pre, first)
@@ -127,6 +134,23 @@ def _restoring(catalog: Catalog, pre: Backup, backup_id: str) -> Iterator[None]:
     finally:
         pre.restoring = None
         catalog.update_backup(pre)
+
+
+PACE_SETTLES_SECONDS = 5.0
+"""How long a restore runs before its pace counts for the put-back estimate (its start is DDL and drops)."""
+PUT_BACK_HEADROOM = 1.25
+
+
+def put_back_reserve(pre_restore_sql_bytes: int) -> Reserve:
+    """The seconds to keep for putting back a pre-restore backup of that many bytes of SQL: as long as this
+    restore would take for them at its pace so far, plus a quarter; nothing before that pace settles."""
+
+    def reserve(restored: int, seconds: float) -> float:
+        if seconds < PACE_SETTLES_SECONDS or restored <= 0:
+            return 0.0
+        return pre_restore_sql_bytes * seconds / restored * PUT_BACK_HEADROOM
+
+    return reserve
 
 
 def _sentence(error: BaseException) -> str:

@@ -19,6 +19,11 @@ def test_defaults_need_nothing() -> None:
         config.require_database()
 
 
+def test_time_limit_is_off_unless_set() -> None:
+    assert Config.from_env({}).time_limit_seconds is None
+    assert Config.from_env({"BACKUP_TIME_LIMIT_SECONDS": "3300"}).time_limit_seconds == 3300
+
+
 def test_password_variable_overrides_url_password() -> None:
     config = Config.from_env(
         {"BACKUP_DATABASE_URL": "mysql://app:old@h/shop", "BACKUP_DATABASE_PASSWORD": "new-secret"}
@@ -43,6 +48,8 @@ def test_password_variable_overrides_url_password() -> None:
         ("BACKUP_PG_BIN_DIR", "/no/such/folder"),
         ("BACKUP_RESTORE_LOCK_WAIT_SECONDS", "0"),
         ("BACKUP_RESTORE_LOCK_WAIT_SECONDS", "3601"),
+        ("BACKUP_TIME_LIMIT_SECONDS", "0"),
+        ("BACKUP_TIME_LIMIT_SECONDS", "1h"),
     ],
 )
 def test_malformed_setting_is_named(name: str, value: str) -> None:

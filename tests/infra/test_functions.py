@@ -87,12 +87,27 @@ def test_environment_names_every_setting_and_its_own_audience() -> None:
     assert environment["BACKUP_STORAGE"] == "drive"
     assert environment["BACKUP_SECRETS"] == "secret-manager"
     service = single_block(resource("google_cloudfunctions2_function", "function").body, "service_config")
+    per_function = " ".join(service["environment_variables"].split())
     assert (
         'BACKUP_AUTH_AUDIENCE = join(",", concat([local.function_urls[each.key]], var.extra_token_audiences))'
-        in (service["environment_variables"])
+        in per_function
     )
+    assert "BACKUP_TIME_LIMIT_SECONDS = tostring(local.function_time_limits[each.key])" in per_function
     urls = local_values()["function_urls"]
     assert "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" in urls
+
+
+def test_each_function_stops_its_work_in_time_to_fail_cleanly_before_its_timeout(tmp_path: Path) -> None:
+    if terraform_binary() is None:
+        pytest.skip("terraform binary not found")
+    limits = evaluate_json("local.function_time_limits", {}, tmp_path)
+    functions = local_values()["functions"]
+    assert set(limits) == set(functions)
+    for name, spec in functions.items():
+        margin = spec["timeout_seconds"] - limits[name]
+        assert 10 <= margin <= 300, name
+    assert limits["restore_backup"] == limits["create_backup"] == 3300
+    assert limits["list_backups"] == 50
 
 
 def test_no_password_in_the_environment() -> None:

@@ -23,6 +23,10 @@ class MySQLEngine:
         self._url = url
         self._options = options or DumpOptions()
 
+    @property
+    def restores_in_one_transaction(self) -> bool:
+        return False  # every CREATE and DROP commits on its own
+
     def dump(self, report: DumpReport) -> Iterator[bytes]:
         return MySQLDumper(self._url, self._options).chunks(report)
 

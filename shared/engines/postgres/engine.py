@@ -31,6 +31,10 @@ class PostgresEngine:
         self._tools_dir = tools_dir
         self._env = libpq_environment(url, os.environ)
 
+    @property
+    def restores_in_one_transaction(self) -> bool:
+        return self._options.postgres_restore_connections == 1
+
     def dump(self, report: DumpReport) -> Iterator[bytes]:
         facts = self._facts()
         if warning := plain_text_warning(self._url, facts.encrypted, self._where):

@@ -30,7 +30,7 @@ from shared.engines.postgres.lock_holders import lock_holders
 from shared.engines.postgres.lock_steps import LockSteps
 from shared.engines.postgres.parallel_copy import PARALLEL_FROM_BYTES, CopyLoaders, loads_in_parallel
 from shared.engines.postgres.releases import major_release
-from shared.errors import RestoreError
+from shared.errors import BackupServiceError, RestoreError
 from shared.prefetch import prefetched
 from shared.redaction import redact
 
@@ -106,8 +106,9 @@ def restore_stream(
             reason = _message(exc, url) if isinstance(exc, psycopg.Error) else str(exc)
             in_doubt = committing and not isinstance(exc, psycopg.errors.IntegrityError)
             raise _failure(where, steps, loaders, in_doubt, reason) from None
-        except Exception as exc:  # from `chunks`: reading or decompressing the backup
-            reason = redact(f"{type(exc).__name__}: {exc}", [url.password])
+        except Exception as exc:  # from `chunks`: reading or decompressing the backup, or its time limit
+            named = str(exc) if isinstance(exc, BackupServiceError) else f"{type(exc).__name__}: {exc}"
+            reason = redact(named, [url.password])
             raise _failure(where, steps, loaders, committing, reason) from exc
         finally:
             loaders.close()
