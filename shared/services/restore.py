@@ -138,12 +138,13 @@ def _restoring(catalog: Catalog, pre: Backup, backup_id: str) -> Iterator[None]:
 
 PACE_SETTLES_SECONDS = 5.0
 """How long a restore runs before its pace counts for the put-back estimate (its start is DDL and drops)."""
-PUT_BACK_HEADROOM = 1.25
+PUT_BACK_HEADROOM = 1.5
 
 
 def put_back_reserve(pre_restore_sql_bytes: int) -> Reserve:
     """The seconds to keep for putting back a pre-restore backup of that many bytes of SQL: as long as this
-    restore would take for them at its pace so far, plus a quarter; nothing before that pace settles."""
+    restore would take for them at its pace so far, plus half (tables differ in their cost per byte, and the
+    one a restore starts with may be the cheapest); nothing before that pace settles."""
 
     def reserve(restored: int, seconds: float) -> float:
         if seconds < PACE_SETTLES_SECONDS or restored <= 0:
