@@ -10,6 +10,7 @@ import pytest
 from shared.clock import FixedClock
 from shared.config import Config
 from shared.dburl import DatabaseURL
+from shared.engines.base import DumpOptions, engine_for
 from shared.errors import RestoreError, TimeLimitError
 from shared.models import BackupSource, BackupStatus
 from shared.notify.base import NotificationKind
@@ -99,3 +100,11 @@ def test_a_restore_whose_check_of_the_file_outlasts_the_limit_touches_nothing(
     logs = context.catalog.list_logs(backup.id)
     [refused] = [log for log in logs if log.details.get("outcome") == "refused"]
     assert refused.details["database_touched"] is False
+
+
+def test_only_a_postgres_restore_over_one_connection_keeps_no_time_for_a_put_back() -> None:
+    mysql = DatabaseURL(engine="mysql", database="shop", user="app", host="127.0.0.1", port=3306)
+    postgres = DatabaseURL(engine="postgresql", database="shop", user="app", host="127.0.0.1", port=5432)
+    assert engine_for(postgres, DumpOptions(postgres_restore_connections=1)).restores_in_one_transaction
+    assert not engine_for(postgres, DumpOptions(postgres_restore_connections=2)).restores_in_one_transaction
+    assert not engine_for(mysql, DumpOptions()).restores_in_one_transaction
