@@ -100,6 +100,8 @@ def run_pipeline(
         pending += compressor.flush()
         if pending:
             emit(bytes(pending))
+        if progress:
+            progress(raw_size, stored_size)
         sha256 = digest.hexdigest()
         refs: dict[StorageKind, str] = {}
         for kind, upload in list(live.items()):
@@ -110,8 +112,6 @@ def run_pipeline(
                 _abort_quietly(upload)
         if not refs:
             raise StorageError("every storage target failed: " + _describe(failures))
-        if progress:
-            progress(raw_size, stored_size)
         return PipelineResult(raw_size, stored_size, sha256, refs, failures)
     except BaseException:
         for upload in live.values():

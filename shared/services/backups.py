@@ -20,6 +20,7 @@ from shared.redaction import redact
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
+from shared.services.leftovers import discard_files
 from shared.services.locking import DatabaseLock, lock_name
 from shared.time_limit import TimeLimit
 
@@ -110,9 +111,11 @@ class BackupService:
         report = DumpReport()
         if not ctx.write_targets:
             raise ConfigurationError("no storage target is enabled for new backups (see BACKUP_STORAGE)")
-        uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
+        # What can fail before the first byte (a bad level, a PostgreSQL server that refuses) fails before
+        # any upload has begun.
         compressor = make_compressor(backup.compression, ctx.config.compression_level)
         dump = time_limit.guard(engine.dump(report), "the backup")
+        uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         result = run_pipeline(dump, compressor, uploads, progress)
         result.failures.update(refused)
         backup.file_size = result.stored_size
@@ -138,9 +141,7 @@ class BackupService:
 
     def _fail(self, backup: Backup, actor: str, exc: Exception) -> None:
         ctx = self._ctx
-        for loc in backup.locations:
-            ctx.storage(loc.kind).delete(loc.ref)
-        backup.locations = []
+        backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.write_targets)]
         backup.status = BackupStatus.FAILED
         backup.completed_at = ctx.clock.now()
         backup.error_message = describe_error(exc)
@@ -160,7 +161,11 @@ class BackupService:
 
 def describe_error(exc: BaseException) -> str:
     """The error as recorded in a backup's metadata and the audit log: redacted, at most 2000 characters."""
-    text = str(exc).strip() or type(exc).__name__
-    if not isinstance(exc, BackupServiceError):
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted from the keyboard (Ctrl-C)"
+    text = str(exc).strip()
+    if not text:
+        text = type(exc).__name__
+    elif not isinstance(exc, BackupServiceError):
         text = f"{type(exc).__name__}: {text}"
     return redact(text)[:2000]

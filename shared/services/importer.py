@@ -21,6 +21,7 @@ from shared.models import (
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
+from shared.services.leftovers import discard_files
 
 _READ_CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
@@ -67,18 +68,22 @@ class ImportService:
             compression=stored_as,
             status=BackupStatus.RUNNING,
         )
-        uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         source = _checked_file_chunks(path, compression)
         compressor = make_compressor(stored_as if compression is Compression.NONE else Compression.NONE)
-        result = run_pipeline(source, compressor, uploads, progress)
-        result.failures.update(refused)
-        backup.file_size = result.stored_size
-        backup.sha256 = result.sha256
-        backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
-        backup.warnings = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
-        backup.status = BackupStatus.COMPLETED
-        backup.completed_at = ctx.clock.now()
-        ctx.catalog.add_backup(backup)
+        uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
+        try:
+            result = run_pipeline(source, compressor, uploads, progress)
+            result.failures.update(refused)
+            backup.file_size = result.stored_size
+            backup.sha256 = result.sha256
+            backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
+            backup.warnings = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
+            backup.status = BackupStatus.COMPLETED
+            backup.completed_at = ctx.clock.now()
+            ctx.catalog.add_backup(backup)
+        except Exception:
+            discard_files(ctx, backup, ctx.write_targets)  # a file no record names would be kept for ever
+            raise
         ctx.auditor.record(
             actor,
             AuditAction.IMPORT,

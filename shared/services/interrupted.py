@@ -23,6 +23,7 @@ from shared.dburl import DatabaseURL
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
 from shared.notify.base import backup_failed, restore_failed
 from shared.services.context import ServiceContext
+from shared.services.leftovers import discard_files
 from shared.services.locking import lock_name
 
 RECENT_PRE_RESTORE_BACKUPS = 20
@@ -65,8 +66,8 @@ def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
     backup.status = BackupStatus.FAILED
     backup.completed_at = ctx.clock.now()
     backup.error_message = error
-    for storage in ctx.storages.values():
-        storage.discard_leftovers(backup.filename)
+    # A storage that cannot be reached now must not keep every later run of the database from starting.
+    backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.storages)]
     ctx.catalog.update_backup(backup)
     ctx.auditor.record(
         backup.created_by,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from shared.services.interrupted import settle_interrupted_runs
 from shared.services.locking import DatabaseLock
 from shared.services.reading import open_backup, require_completed, verify_backup_file
 from shared.time_limit import Reserve
+
+_log = logging.getLogger("backup.restore")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class RestoreService:
                 pre = self._backups.create_while_locked(
                     url, actor, BackupSource.PRE_RESTORE, time_limit=time_limit
                 )
+                stored = open_backup(ctx, backup)
             except Exception as exc:
                 audit.record(
                     actor,
@@ -69,13 +73,17 @@ class RestoreService:
             engine = ctx.engine_factory(url)
             # A restore that commits as it goes stops early enough to leave time for putting it back.
             reserve = None if engine.restores_in_one_transaction else put_back_reserve(pre.raw_size or 0)
-            sql = decompress_stream(_counting(open_backup(ctx, backup), progress))
+            sql = decompress_stream(_counting(stored, progress))
             with _restoring(ctx.catalog, pre, backup.id):
                 try:
                     engine.restore(time_limit.guard(sql, "the restore", reserve))
-                except Exception as first:
+                # Ctrl-C on the command line is a failure like any other: the database is put back.
+                except (Exception, KeyboardInterrupt) as first:
                     unchanged = isinstance(first, RestoreError) and first.database_unchanged
-                    message = self._unchanged(pre, first) if unchanged else self._put_back(pre, first)
+                    put_back_error = None if unchanged else self._put_back(pre)
+                    message = _failure_message(pre, first, unchanged, put_back_error)
+                    if put_back_error is not None:
+                        _keep_for_hand_restore(pre, backup.id)
                     audit.record(
                         actor,
                         AuditAction.RESTORE,
@@ -85,6 +93,7 @@ class RestoreService:
                             "error": message,
                             "pre_restore_backup_id": pre.id,
                             "put_back": not unchanged,
+                            "database_as_before": put_back_error is None,
                         },
                         severity="ERROR",
                     )
@@ -100,27 +109,37 @@ class RestoreService:
             )
             return RestoreOutcome(backup, pre)
 
-    @staticmethod
-    def _unchanged(pre: Backup, first: Exception) -> str:
-        return (
-            f"restore failed: {_sentence(first)}. The database was not changed, so the pre-restore backup "
-            f"{pre.id} was not needed to put it back."
-        )
-
-    def _put_back(self, pre: Backup, first: Exception) -> str:
+    def _put_back(self, pre: Backup) -> str | None:
+        """Restore the pre-restore backup; None when that worked, else why not."""
         url = self._ctx.config.require_database()
         try:
             self._ctx.engine_factory(url).restore(decompress_stream(open_backup(self._ctx, pre)))
         except Exception as second:
-            return (
-                f"restore failed: {_sentence(first)}. Putting back the pre-restore backup {pre.id} "
-                f"ALSO failed: {_sentence(second)}. The database may be incomplete: restore backup "
-                f"{pre.id} by hand (see README, 'Restoring by hand')."
-            )
+            return _sentence(second)
+        return None
+
+
+def _keep_for_hand_restore(pre: Backup, restored_id: str) -> None:
+    """Protect the pre-restore backup, the only copy of the database as it was, from retention (the
+    restore's mark is cleared, and this saved, when the restore ends)."""
+    pre.is_protected = True
+    pre.warnings = [*pre.warnings, f"protected: putting it back after the restore of {restored_id} failed"]
+
+
+def _failure_message(pre: Backup, first: BaseException, unchanged: bool, put_back_error: str | None) -> str:
+    failed = f"restore failed: {_sentence(first)}."
+    if unchanged:
         return (
-            f"restore failed: {_sentence(first)}. The database was put back as it was, "
-            f"from the pre-restore backup {pre.id}."
+            f"{failed} The database was not changed, so the pre-restore backup {pre.id} was not needed "
+            "to put it back."
         )
+    if put_back_error is None:
+        return f"{failed} The database was put back as it was, from the pre-restore backup {pre.id}."
+    return (
+        f"{failed} Putting back the pre-restore backup {pre.id} ALSO failed: {put_back_error}. The database "
+        f"may be incomplete: restore backup {pre.id} by hand (see README, 'Restoring by hand'); it is "
+        "protected so that retention keeps it."
+    )
 
 
 @contextmanager
@@ -131,9 +150,23 @@ def _restoring(catalog: Catalog, pre: Backup, backup_id: str) -> Iterator[None]:
     catalog.update_backup(pre)
     try:
         yield
-    finally:
-        pre.restoring = None
+    except Exception:
+        _clear_mark_quietly(catalog, pre)
+        raise
+    except BaseException:
+        raise  # stopped half-way (a second Ctrl-C, SystemExit): the mark stays for the next run to report
+    pre.restoring = None
+    catalog.update_backup(pre)
+
+
+def _clear_mark_quietly(catalog: Catalog, pre: Backup) -> None:
+    """Clear the mark of a restore that failed, without hiding its error; a mark that stays is reported
+    by the next run as an interrupted restore, which is the safe mistake."""
+    pre.restoring = None
+    try:
         catalog.update_backup(pre)
+    except Exception:
+        _log.exception("could not record the end of the restore on pre-restore backup %s", pre.id)
 
 
 PACE_SETTLES_SECONDS = 5.0

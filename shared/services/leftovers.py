@@ -1,0 +1,46 @@
+"""Removing the files of a backup that will never complete, wherever its run may have left them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from shared.models import Backup, StorageKind
+from shared.redaction import redact
+from shared.services.context import ServiceContext
+from shared.storage.base import Storage
+
+_log = logging.getLogger("backup.leftovers")
+
+
+def discard_files(
+    ctx: ServiceContext, backup: Backup, written_to: Mapping[StorageKind, Storage]
+) -> list[str]:
+    """Delete every copy `backup` records, and whatever its uploads left (partial data, or a file committed
+    but never recorded) in the storages it was `written_to`; clears `backup.locations`.
+
+    Never raises, since the caller is already handling the failure that matters; says instead, one line
+    per storage, what could not be removed."""
+    problems: list[str] = []
+    for location in backup.locations:
+        storage = ctx.storages.get(location.kind)
+        if storage is None:
+            continue
+        try:
+            storage.delete(location.ref)
+        except Exception as exc:
+            problems.append(_problem(location.kind, backup.filename, exc))
+    backup.locations = []
+    for kind, storage in written_to.items():
+        try:
+            storage.discard_leftovers(backup.filename)
+        except Exception as exc:
+            problems.append(_problem(kind, backup.filename, exc))
+    for problem in problems:
+        _log.error("backup %s: %s", backup.id, problem)
+    return problems
+
+
+def _problem(kind: object, filename: str, exc: Exception) -> str:
+    reason = redact(str(exc).strip() or type(exc).__name__)
+    return f"could not remove what was written of {filename} in storage {kind}: {reason}; delete it by hand"

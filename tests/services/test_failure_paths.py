@@ -1,0 +1,182 @@
+"""Failures at awkward moments: before the first byte, after the last, from the keyboard, in the put-back,
+and in a storage that a dead run's leftovers are in. Each leaves no file and no trace unreported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.catalog.base import BackupFilter
+from shared.clock import FixedClock
+from shared.config import Config
+from shared.dburl import DatabaseURL
+from shared.errors import BackupServiceError, RestoreError
+from shared.models import AuditAction, Backup, BackupSource, BackupStatus, StorageKind
+from shared.services.backups import BackupService
+from shared.services.context import ServiceContext
+from shared.services.locking import lock_name
+from shared.services.restore import RestoreService
+from shared.storage.drive import DriveStorage
+from shared.wiring import build_context
+from tests.catalog.strategies import make_backup
+from tests.databases import fresh_mysql_database, fresh_postgres_database
+from tests.fakes.drive_fixtures import drive_fake as drive_fake
+from tests.fakes.drive_fixtures import drive_folder as drive_folder
+from tests.fakes.drive_fixtures import drive_sleeps as drive_sleeps
+from tests.fakes.drive_fixtures import drive_storage as drive_storage
+from tests.fakes.drive_server import DriveFake
+from tests.functions.conftest import RecordingNotifier
+from tests.sample_data import execute, fingerprint
+
+ROWS_OVER_SEVERAL_CHUNKS = 60_000
+"""Rows of random hex that make a stored file of several read chunks, so a restore reads more than once."""
+
+
+def _stored_files(context: ServiceContext) -> list[str]:
+    folder = context.config.local_backup_dir
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
+def _assert_failed_without_a_file(context: ServiceContext) -> None:
+    with pytest.raises(BackupServiceError):
+        BackupService(context).create("bob")
+    [record] = context.catalog.list_backups().backups
+    assert record.status is BackupStatus.FAILED and record.locations == []
+    assert _stored_files(context) == []
+
+
+def test_a_postgres_server_that_refuses_the_dump_leaves_no_file(tmp_path: Path, clock: FixedClock) -> None:
+    with fresh_postgres_database("gone") as url:
+        pass
+    _assert_failed_without_a_file(build_context(Config(database_url=url, home=tmp_path / "home"), clock))
+
+
+def test_a_compression_level_out_of_range_leaves_no_file(tmp_path: Path, clock: FixedClock) -> None:
+    with fresh_mysql_database("level") as url:
+        config = Config(database_url=url, home=tmp_path / "home", compression_level=9)
+        _assert_failed_without_a_file(build_context(config, clock))
+
+
+def test_a_failure_after_the_last_byte_leaves_no_file(
+    backups: BackupService, context: ServiceContext
+) -> None:
+    def progress(raw: int, stored: int) -> None:
+        if stored > 0:  # only the call after the compressor's last bytes have been written
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(OSError):
+        backups.create("bob", progress=progress)
+    [record] = context.catalog.list_backups().backups
+    assert record.status is BackupStatus.FAILED and record.locations == []
+    assert _stored_files(context) == []
+
+
+def _grow(url: DatabaseURL) -> None:
+    """Add a table of incompressible rows, so the stored file takes several reads."""
+    if url.engine == "mysql":
+        execute(
+            url,
+            [
+                "CREATE TABLE noise (id INT PRIMARY KEY, hex CHAR(64))",
+                f"INSERT INTO noise SELECT seq, SHA2(RAND(), 256) FROM seq_1_to_{ROWS_OVER_SEVERAL_CHUNKS}",
+            ],
+        )
+    else:
+        execute(
+            url,
+            [
+                "CREATE TABLE noise (id INT PRIMARY KEY, hex CHAR(64))",
+                "INSERT INTO noise SELECT n, encode(sha256(random()::text::bytea), 'hex') "
+                f"FROM generate_series(1, {ROWS_OVER_SEVERAL_CHUNKS}) AS n",
+            ],
+        )
+
+
+def _only_pre_restore_backup(context: ServiceContext) -> Backup:
+    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    return pre
+
+
+def _restore_outcome(context: ServiceContext, backup_id: str) -> dict[str, object]:
+    [failed] = [log for log in context.catalog.list_logs(backup_id) if log.details.get("outcome") == "failed"]
+    assert failed.action is AuditAction.RESTORE
+    return failed.details
+
+
+def test_ctrl_c_during_a_restore_puts_the_database_back(
+    backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
+) -> None:
+    _grow(db_url)
+    backup = backups.create("alice")
+    execute(db_url, ["DELETE FROM noise WHERE id % 2 = 0"])
+    before = fingerprint(db_url)
+    reads = 0
+
+    def ctrl_c_on_the_second_read(raw: int, stored: int) -> None:
+        nonlocal reads
+        reads += 1
+        if reads == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RestoreError, match="Ctrl-C") as info:
+        restores.restore(backup.id, "alice", progress=ctrl_c_on_the_second_read)
+    assert reads == 2
+    pre = _only_pre_restore_backup(context)
+    assert f"put back as it was, from the pre-restore backup {pre.id}" in str(info.value)
+    assert fingerprint(db_url) == before
+    assert pre.restoring is None and not pre.is_protected
+    assert _restore_outcome(context, backup.id)["database_as_before"] is True
+
+
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)  # a PostgreSQL restore rolls back instead
+def test_a_put_back_that_fails_protects_the_pre_restore_backup_and_says_so(
+    backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
+) -> None:
+    notifier = RecordingNotifier()
+    context.notifier = notifier
+    _grow(db_url)
+    backup = backups.create("alice")
+    reads = 0
+
+    def damage_the_pre_restore_file_then_fail(raw: int, stored: int) -> None:
+        nonlocal reads
+        reads += 1
+        if reads == 2:
+            location = _only_pre_restore_backup(context).location(StorageKind.LOCAL)
+            assert location is not None
+            (context.config.local_backup_dir / location.ref).write_bytes(b"not the file it was")
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    with pytest.raises(RestoreError, match="ALSO failed") as info:
+        restores.restore(backup.id, "alice", progress=damage_the_pre_restore_file_then_fail)
+    pre = _only_pre_restore_backup(context)
+    assert f"restore backup {pre.id} by hand" in str(info.value) and "protected" in str(info.value)
+    assert pre.is_protected and pre.restoring is None
+    assert any("protected" in warning for warning in pre.warnings)
+    outcome = _restore_outcome(context, backup.id)
+    assert outcome["put_back"] is True and outcome["database_as_before"] is False
+    assert [mail.backup_id for mail in notifier.sent] == [backup.id]
+
+
+def test_a_dead_run_is_settled_even_when_a_storage_cannot_be_reached(
+    tmp_path: Path,
+    clock: FixedClock,
+    drive_fake: DriveFake,
+    drive_storage: DriveStorage,
+) -> None:
+    with fresh_mysql_database("settle") as url:
+        context = build_context(Config(database_url=url, home=tmp_path / "home"), clock)
+        context.storages[StorageKind.DRIVE] = drive_storage
+        context.targets = (StorageKind.LOCAL,)
+        dead = make_backup("dead-run", clock.now(), status=BackupStatus.RUNNING, run_lock=lock_name(url))
+        context.catalog.add_backup(dead)
+        drive_fake.failures.refresh_token_revoked = True
+
+        taken = BackupService(context).create("bob")
+
+        assert taken.status is BackupStatus.COMPLETED
+        settled = context.catalog.get_backup(dead.id)
+        assert settled.status is BackupStatus.FAILED
+        [problem] = settled.warnings
+        assert "storage drive" in problem and "delete it by hand" in problem
