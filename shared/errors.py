@@ -21,6 +21,10 @@ class BusyError(BackupServiceError):
     """Another backup or restore holds the database's lock."""
 
 
+class LockLostError(BackupServiceError):
+    """A run's lock on its database lapsed or passed to another run, so the run stopped."""
+
+
 class DumpError(BackupServiceError):
     """A dump could not be taken completely; the backup must fail."""
 

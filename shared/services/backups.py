@@ -45,10 +45,10 @@ class BackupService:
         on failure the record is `failed` with the reason, no file is left, and the error is raised."""
         url = self._ctx.config.require_database()
         time_limit = self._ctx.start_time_limit()
-        with DatabaseLock(self._ctx.catalog, self._ctx.clock, url, self._ctx.lock_ttl, "backup"):
+        with DatabaseLock(self._ctx.catalog, self._ctx.clock, url, self._ctx.lock_ttl, "backup") as lock:
             settle_interrupted_runs(self._ctx, url, actor)
             return self.create_while_locked(
-                url, actor, source, protect=protect, progress=progress, time_limit=time_limit
+                url, actor, source, lock, protect=protect, progress=progress, time_limit=time_limit
             )
 
     def create_while_locked(
@@ -56,13 +56,14 @@ class BackupService:
         url: DatabaseURL,
         actor: str,
         source: BackupSource,
+        lock: DatabaseLock,
         *,
         protect: bool = False,
         progress: ProgressCallback | None = None,
         time_limit: TimeLimit | None = None,
     ) -> Backup:
-        """Take a backup; the caller holds the database's lock (restore does, for its pre-restore backup).
-        `time_limit`: the operation's, already running (default: one starting now)."""
+        """Take a backup; the caller holds the database's `lock` (restore does, for its pre-restore
+        backup). `time_limit`: the operation's, already running (default: one starting now)."""
         ctx = self._ctx
         time_limit = time_limit or ctx.start_time_limit()
         now = ctx.clock.now()
@@ -85,7 +86,7 @@ class BackupService:
         backup.status = BackupStatus.RUNNING
         ctx.catalog.update_backup(backup)
         try:
-            self._run(url, backup, progress, time_limit)
+            self._run(url, backup, progress, time_limit, lock)
         except Exception as exc:
             self._fail(backup, actor, exc)
             raise
@@ -104,7 +105,12 @@ class BackupService:
         return backup
 
     def _run(
-        self, url: DatabaseURL, backup: Backup, progress: ProgressCallback | None, time_limit: TimeLimit
+        self,
+        url: DatabaseURL,
+        backup: Backup,
+        progress: ProgressCallback | None,
+        time_limit: TimeLimit,
+        lock: DatabaseLock,
     ) -> None:
         ctx = self._ctx
         engine = ctx.engine_factory(url)
@@ -114,7 +120,7 @@ class BackupService:
         # What can fail before the first byte (a bad level, a PostgreSQL server that refuses) fails before
         # any upload has begun.
         compressor = make_compressor(backup.compression, ctx.config.compression_level)
-        dump = time_limit.guard(engine.dump(report), "the backup")
+        dump = lock.guard(time_limit.guard(engine.dump(report), "the backup"))
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         result = run_pipeline(dump, compressor, uploads, progress)
         result.failures.update(refused)
@@ -128,6 +134,7 @@ class BackupService:
             f"storage {kind} failed, the backup is kept elsewhere: {reason}"
             for kind, reason in result.failures.items()
         ]
+        lock.check()  # another run, having taken the lock, has settled this record as interrupted
         backup.status = BackupStatus.COMPLETED
         backup.completed_at = ctx.clock.now()
         ctx.catalog.update_backup(backup)

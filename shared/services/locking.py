@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import uuid
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from types import TracebackType
 
 from shared.catalog.base import Catalog
 from shared.clock import Clock
 from shared.dburl import DatabaseURL
-from shared.errors import BusyError
+from shared.errors import BusyError, LockLostError
 
 _log = logging.getLogger("backup.lock")
 
@@ -40,6 +42,7 @@ class DatabaseLock:
         self.owner = f"{purpose}-{uuid.uuid4().hex[:12]}"
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        self._lost: str | None = None
 
     def __enter__(self) -> DatabaseLock:
         if not self._catalog.acquire_lock(self._name, self.owner, self._clock.now(), self._ttl):
@@ -53,13 +56,44 @@ class DatabaseLock:
         return self
 
     def _refresh(self) -> None:
-        interval = self._ttl.total_seconds() / 3
+        ttl = self._ttl.total_seconds()
+        interval = ttl / 3
+        refreshed = time.monotonic()
         while not self._stop.wait(interval):
             try:
                 if not self._catalog.acquire_lock(self._name, self.owner, self._clock.now(), self._ttl):
-                    _log.error("lost the lock on database %r to another run", self._database)
+                    self._lose("another run has taken it")
+                    return
+                refreshed = time.monotonic()
             except Exception:
                 _log.exception("could not refresh the lock on database %r", self._database)
+                if time.monotonic() - refreshed + interval >= ttl:  # it lapses before the next try
+                    self._lose(f"it could not be refreshed for {time.monotonic() - refreshed:,.0f} s")
+                    return
+
+    def _lose(self, why: str) -> None:
+        self._lost = why
+        _log.error("lost the lock on database %r: %s", self._database, why)
+
+    def check(self) -> None:
+        """Raise `LockLostError` once the lock has lapsed or passed to another run."""
+        if self._lost is not None:
+            raise LockLostError(
+                f"the lock on database {self._database!r} was lost ({self._lost}), so this run stopped "
+                "rather than work on the database beside another run"
+            )
+
+    def guard(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """Yield `chunks`, checking before each that the lock is still held."""
+        source = iter(chunks)
+        try:
+            for chunk in source:
+                self.check()
+                yield chunk
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

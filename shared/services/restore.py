@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from shared.catalog.base import Catalog
 from shared.compression import decompress_stream
-from shared.errors import InvalidInputError, RestoreError
+from shared.errors import InvalidInputError, LockLostError, RestoreError
 from shared.models import AuditAction, Backup, BackupSource
 from shared.notify.base import restore_failed
 from shared.pipeline import ProgressCallback
@@ -51,13 +51,13 @@ class RestoreService:
             )
         audit = ctx.auditor
         time_limit = ctx.start_time_limit()
-        with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore"):
+        with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore") as lock:
             settle_interrupted_runs(ctx, url, actor)
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
             try:
                 verify_backup_file(ctx, backup, time_limit)
                 pre = self._backups.create_while_locked(
-                    url, actor, BackupSource.PRE_RESTORE, time_limit=time_limit
+                    url, actor, BackupSource.PRE_RESTORE, lock, time_limit=time_limit
                 )
                 stored = open_backup(ctx, backup)
             except Exception as exc:
@@ -76,11 +76,11 @@ class RestoreService:
             sql = decompress_stream(_counting(stored, progress))
             with _restoring(ctx.catalog, pre, backup.id):
                 try:
-                    engine.restore(time_limit.guard(sql, "the restore", reserve))
+                    engine.restore(lock.guard(time_limit.guard(sql, "the restore", reserve)))
                 # Ctrl-C on the command line is a failure like any other: the database is put back.
                 except (Exception, KeyboardInterrupt) as first:
                     unchanged = isinstance(first, RestoreError) and first.database_unchanged
-                    put_back_error = None if unchanged else self._put_back(pre)
+                    put_back_error = None if unchanged else self._put_back(pre, first)
                     message = _failure_message(pre, first, unchanged, put_back_error)
                     if put_back_error is not None:
                         _keep_for_hand_restore(pre, backup.id)
@@ -109,8 +109,10 @@ class RestoreService:
             )
             return RestoreOutcome(backup, pre)
 
-    def _put_back(self, pre: Backup) -> str | None:
+    def _put_back(self, pre: Backup, first: BaseException) -> str | None:
         """Restore the pre-restore backup; None when that worked, else why not."""
+        if isinstance(first, LockLostError):
+            return "it was not tried, since another run may be working on the database now"
         url = self._ctx.config.require_database()
         try:
             self._ctx.engine_factory(url).restore(decompress_stream(open_backup(self._ctx, pre)))
@@ -136,7 +138,7 @@ def _failure_message(pre: Backup, first: BaseException, unchanged: bool, put_bac
     if put_back_error is None:
         return f"{failed} The database was put back as it was, from the pre-restore backup {pre.id}."
     return (
-        f"{failed} Putting back the pre-restore backup {pre.id} ALSO failed: {put_back_error}. The database "
+        f"{failed} The pre-restore backup {pre.id} could NOT be put back: {put_back_error}. The database "
         f"may be incomplete: restore backup {pre.id} by hand (see README, 'Restoring by hand'); it is "
         "protected so that retention keeps it."
     )

@@ -3,6 +3,8 @@ and in a storage that a dead run's leftovers are in. Each leaves no file and no 
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,9 @@ from shared.catalog.base import BackupFilter
 from shared.clock import FixedClock
 from shared.config import Config
 from shared.dburl import DatabaseURL
-from shared.errors import BackupServiceError, RestoreError
+from shared.errors import BackupServiceError, LockLostError, RestoreError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus, StorageKind
+from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.locking import lock_name
@@ -31,6 +34,7 @@ from tests.sample_data import execute, fingerprint
 
 ROWS_OVER_SEVERAL_CHUNKS = 60_000
 """Rows of random hex that make a stored file of several read chunks, so a restore reads more than once."""
+LEASE_SECONDS = 3
 
 
 def _stored_files(context: ServiceContext) -> list[str]:
@@ -148,7 +152,7 @@ def test_a_put_back_that_fails_protects_the_pre_restore_backup_and_says_so(
             (context.config.local_backup_dir / location.ref).write_bytes(b"not the file it was")
             raise ConnectionResetError(104, "Connection reset by peer")
 
-    with pytest.raises(RestoreError, match="ALSO failed") as info:
+    with pytest.raises(RestoreError, match="could NOT be put back") as info:
         restores.restore(backup.id, "alice", progress=damage_the_pre_restore_file_then_fail)
     pre = _only_pre_restore_backup(context)
     assert f"restore backup {pre.id} by hand" in str(info.value) and "protected" in str(info.value)
@@ -180,3 +184,51 @@ def test_a_dead_run_is_settled_even_when_a_storage_cannot_be_reached(
         assert settled.status is BackupStatus.FAILED
         [problem] = settled.warnings
         assert "storage drive" in problem and "delete it by hand" in problem
+
+
+def _taken_over_on_first_call(context: ServiceContext, url: DatabaseURL) -> ProgressCallback:
+    """A progress callback that, on its first call, has another run take the database's lock as if this
+    run's lease had lapsed, then waits for this run's heartbeat to find out."""
+    calls = 0
+
+    def progress(raw: int, stored: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            later = context.clock.now() + 3 * context.lock_ttl
+            assert context.catalog.acquire_lock(lock_name(url), "another-run", later, context.lock_ttl)
+            time.sleep(context.lock_ttl.total_seconds() * 0.7)
+
+    return progress
+
+
+def _short_lease_context(home: Path, url: DatabaseURL, clock: FixedClock) -> ServiceContext:
+    return build_context(Config(database_url=url, home=home, lock_ttl_seconds=LEASE_SECONDS), clock)
+
+
+def test_a_backup_whose_lock_passes_to_another_run_stops(tmp_path: Path, clock: FixedClock) -> None:
+    with fresh_mysql_database("lost") as url:
+        _grow(url)
+        context = _short_lease_context(tmp_path / "home", url, clock)
+        with pytest.raises(LockLostError, match="another run has taken it"):
+            BackupService(context).create("bob", progress=_taken_over_on_first_call(context, url))
+        [record] = context.catalog.list_backups().backups
+        assert record.status is BackupStatus.FAILED and _stored_files(context) == []
+
+
+def test_a_restore_whose_lock_passes_to_another_run_stops_and_puts_nothing_back(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    with fresh_mysql_database("lost") as url:
+        _grow(url)
+        context = _short_lease_context(tmp_path / "home", url, clock)
+        backups = BackupService(context)
+        backup = backups.create("alice")
+        clock.advance(timedelta(seconds=LEASE_SECONDS * 10))
+        restores = RestoreService(context, backups)
+        with pytest.raises(RestoreError, match="could NOT be put back: it was not tried") as info:
+            restores.restore(backup.id, "alice", progress=_taken_over_on_first_call(context, url))
+        assert "the lock on database" in str(info.value)
+        pre = _only_pre_restore_backup(context)
+        assert pre.is_protected and pre.restoring is None
+        assert _restore_outcome(context, backup.id)["database_as_before"] is False
