@@ -25,6 +25,17 @@ def run_cleanup(call: Call, dry_run: bool) -> CleanupResult:
     return CleanupService(ctx.catalog, ctx.storages, ctx.auditor, ctx.clock).run(call.actor, dry_run)
 
 
+def cleanup_response(result: CleanupResult) -> flask.Response:
+    """200 with the result; 500 when some backups could not be deleted, with an `error` summing it up."""
+    body = {"dry_run": result.dry_run, **result.to_dict()}
+    if not result.failures:
+        return json_response(body)
+    summary = (
+        f"{len(result.failures)} of {len(result.plan.delete)} backups due for deletion could not be "
+        "deleted; `failures` says why for each"
+    )
+    return json_response({"error": summary, **body}, 500)
+
+
 def _run(call: Call) -> flask.Response:
-    result = run_cleanup(call, call.params.get("dry_run", False))
-    return json_response({"dry_run": result.dry_run, **result.to_dict()}, 500 if result.failures else 200)
+    return cleanup_response(run_cleanup(call, call.params.get("dry_run", False)))

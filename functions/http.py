@@ -1,7 +1,8 @@
 """The request pipeline every function shares: method → token → permission → validation → core → JSON.
 
 Errors become status codes here: 400 (bad input, with a message per field), 401, 403, 404, 405, 409
-(busy), 500 (a failed operation: its own message, redacted; anything unexpected: a reference only).
+(busy), 415 (a body not declared as JSON), 500 (a failed operation: its own message, redacted; anything
+unexpected: a reference only).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any
 import flask
 
 from functions import runtime
-from functions.validation import Fields, RequestValidationError, parse_body, parse_query
+from functions.validation import (
+    Fields,
+    RequestValidationError,
+    UnsupportedMediaTypeError,
+    has_body,
+    parse_body,
+    parse_query,
+)
 from shared.auth.errors import AuthenticationError, PermissionDeniedError
 from shared.auth.tokens import Caller
 from shared.errors import BackupServiceError, BusyError, InvalidInputError, NotFoundError
@@ -57,11 +65,18 @@ Handler = Callable[[Call], flask.Response]
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> flask.Response:
-    body = json.dumps(data, default=str, ensure_ascii=False)
-    response = flask.Response(body + "\n", status=status, mimetype="application/json")
+    response = flask.Response(_json_bytes(data), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _json_bytes(data: Any) -> bytes:
+    try:
+        return (json.dumps(data, default=str, ensure_ascii=False) + "\n").encode()
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8, but as a \uXXXX escape it is still valid JSON.
+        return (json.dumps(data, default=str) + "\n").encode()
 
 
 def error_response(message: str, status: int, fields: Mapping[str, str] | None = None) -> flask.Response:
@@ -95,14 +110,20 @@ def serve(request: flask.Request, endpoint: Endpoint, handler: Handler) -> flask
 
 
 def _params(request: flask.Request, fields: Fields) -> dict[str, Any]:
-    repeated = {name for name in request.args if len(request.args.getlist(name)) > 1}
+    raw = request.get_data(cache=True)
     if request.method == "GET":
+        if has_body(raw):
+            raise RequestValidationError(
+                {"body": "not accepted on GET; send the parameters in the query string"},
+                "a GET request takes no body",
+            )
+        repeated = {name for name in request.args if len(request.args.getlist(name)) > 1}
         return parse_query(request.args.to_dict(), fields, repeated)
     if request.args:
         raise RequestValidationError(
             {name: "not accepted in the query string; send it in the JSON body" for name in request.args}
         )
-    return parse_body(request.get_data(cache=True), fields)
+    return parse_body(raw, fields, request.headers.get("Content-Type", ""))
 
 
 def response_for_error(exc: Exception, operation: str) -> flask.Response:
@@ -110,6 +131,8 @@ def response_for_error(exc: Exception, operation: str) -> flask.Response:
         return error_response("authentication required: send a valid Google ID token", 401)
     if isinstance(exc, PermissionDeniedError):
         return error_response("permission denied", 403)
+    if isinstance(exc, UnsupportedMediaTypeError):
+        return error_response(str(exc), 415, exc.errors)
     if isinstance(exc, RequestValidationError):
         return error_response(str(exc), 400, exc.errors)
     if isinstance(exc, SettingsValidationError):

@@ -2,14 +2,16 @@
 
 Answers: 201 with the new backup; 200 with the backup an earlier attempt made; 409 while another attempt
 of the same run is still going (non-2xx, so Scheduler tries again later rather than counting the run done);
-500 (409 when the database is busy) when the backup failed, so Scheduler retries. A manual
-`gcloud functions call` has no Scheduler headers and names the run with `run_key` instead.
+a failed backup answers with its error's status (409 when the database is busy, 400 or 404 for bad input
+or a missing file, else 500), so Scheduler retries. A manual `gcloud functions call` has no Scheduler
+headers and names the run with `run_key` instead; the Terraform jobs also send `{"job": <full name>}`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 
 import flask
 
@@ -20,6 +22,13 @@ from functions.validation import Field, RequestValidationError
 JOB_HEADER = "X-CloudScheduler-JobName"
 TIME_HEADER = "X-CloudScheduler-ScheduleTime"
 RETRY_HEADER = "X-CloudScheduler-RetryCount"
+EARLIEST_SCHEDULE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_SCHEDULE_TIME = datetime(3000, 1, 1, tzinfo=UTC)
+SCHEDULER_JOB_FIELD = Field(
+    "string",
+    "Sent by the Cloud Scheduler jobs Terraform makes: the job's full resource name. Informational only.",
+    max_length=500,
+)
 ENDPOINT = Endpoint(
     name="scheduled_backup",
     permission="backups.run-scheduled",
@@ -32,13 +41,15 @@ ENDPOINT = Endpoint(
                 "one backup.",
                 max_length=128,
                 pattern=r"^[A-Za-z0-9._:-]{1,128}$",
-            )
+            ),
+            "job": SCHEDULER_JOB_FIELD,
         }
     },
     headers={
         JOB_HEADER: "Sent by Cloud Scheduler: the job's short name.",
-        TIME_HEADER: "Sent by Cloud Scheduler: the run's schedule time (RFC 3339), the same on every retry.",
-        RETRY_HEADER: "Sent by Cloud Scheduler: 0 on the first attempt.",
+        TIME_HEADER: "Sent by Cloud Scheduler: the run's schedule time (RFC 3339, with an offset, from "
+        "2000 to 2999 UTC), the same on every retry.",
+        RETRY_HEADER: "Sent by Cloud Scheduler: 0 on the first attempt (ASCII digits).",
     },
 )
 
@@ -59,26 +70,36 @@ def scheduled_run_from(call: Call) -> ScheduledRun:
         for name, value in ((JOB_HEADER, job), (TIME_HEADER, when)):
             if not value:
                 errors[name] = "required (or send run_key in the body for a manual run)"
-    scheduled_for = None
-    if when:
-        try:
-            scheduled_for = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
-        except ValueError:
-            errors[TIME_HEADER] = "must be an RFC 3339 time"
-        if scheduled_for is not None and scheduled_for.tzinfo is None:
-            errors[TIME_HEADER] = "must carry a time zone offset"
-    retry_count = None
-    if retry is not None:
-        if retry.strip().isdigit() and len(retry.strip()) < 6:
-            retry_count = int(retry)
-        else:
-            errors[RETRY_HEADER] = "must be a whole number"
+    scheduled_for = _schedule_time(when, errors) if when else None
+    retry_count = _retry_count(retry, errors) if retry is not None else None
     if job is not None and len(job) > 500:
         errors[JOB_HEADER] = "at most 500 characters"
     if errors:
         raise RequestValidationError(errors)
     key = run_key_for(job, scheduled_for, run_key)
     return ScheduledRun(key=key, scheduled_for=scheduled_for, retry_count=retry_count)
+
+
+def _schedule_time(text: str, errors: dict[str, str]) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        errors[TIME_HEADER] = "must be an RFC 3339 time"
+        return None
+    if moment.tzinfo is None:
+        errors[TIME_HEADER] = "must carry a time zone offset"
+        return None
+    if not EARLIEST_SCHEDULE_TIME <= moment < LATEST_SCHEDULE_TIME:
+        errors[TIME_HEADER] = "must be a time from 2000 to 2999 (UTC)"
+        return None
+    return moment
+
+
+def _retry_count(text: str, errors: dict[str, str]) -> int | None:
+    if not re.fullmatch(r"[0-9]{1,5}", text.strip()):
+        errors[RETRY_HEADER] = "must be a whole number (ASCII digits, at most 5)"
+        return None
+    return int(text.strip())
 
 
 def run_key_for(job: str | None, scheduled_for: datetime | None, manual_key: str | None) -> str:

@@ -8,10 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.http import parse_options_header
+
 from shared.errors import InvalidInputError
 
 MAX_BODY_BYTES = 64 * 1024
 BACKUP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+JSON_MEDIA_TYPE = "application/json"
+_UTF8_NAMES = {"utf-8", "utf8"}
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PROBLEM = (
+    "contains a lone UTF-16 surrogate (a \\ud800-\\udfff escape without its pair), which is not text; "
+    "send valid Unicode"
+)
 
 
 class RequestValidationError(InvalidInputError):
@@ -20,6 +29,10 @@ class RequestValidationError(InvalidInputError):
     def __init__(self, errors: Mapping[str, str], message: str = "invalid request") -> None:
         self.errors = dict(errors)
         super().__init__(message)
+
+
+class UnsupportedMediaTypeError(RequestValidationError):
+    """A body that is not declared as UTF-8 JSON (answered with 415)."""
 
 
 @dataclass(frozen=True)
@@ -54,22 +67,87 @@ def parse_query(args: Mapping[str, str], fields: Fields, repeated: set[str] | No
     return result
 
 
-def parse_body(raw: bytes, fields: Fields) -> dict[str, Any]:
-    """A JSON object (an empty body counts as `{}`) with only the declared fields, each checked."""
+def has_body(raw: bytes) -> bool:
+    """Whether a request carries a body; whitespace alone counts as none."""
+    return bool(raw.strip())
+
+
+def parse_body(raw: bytes, fields: Fields, content_type: str) -> dict[str, Any]:
+    """A JSON object (an empty body counts as `{}`) with only the declared fields, each checked.
+
+    A non-empty body must be declared `application/json` (a `charset` only as UTF-8)."""
     if len(raw) > MAX_BODY_BYTES:
         raise RequestValidationError(
             {"body": f"larger than {MAX_BODY_BYTES} bytes"}, "request body too large"
         )
-    if not raw.strip():
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise RequestValidationError({"body": "is not valid JSON"}, "request body is not JSON") from None
+    if not has_body(raw):
+        return _check({}, (), fields, {})
+    _require_json_media_type(content_type)
+    data = _decode_json(raw)
+    _refuse_lone_surrogates(data)
     if not isinstance(data, dict):
         raise RequestValidationError({"body": "must be a JSON object"}, "request body must be an object")
     return _check(data, data.keys(), fields, {})
+
+
+def _require_json_media_type(content_type: str) -> None:
+    media_type, options = parse_options_header(content_type)
+    if media_type.lower() != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaTypeError(
+            {"Content-Type": f"must be {JSON_MEDIA_TYPE} for a request with a body"},
+            f"request body must be JSON: send it with Content-Type: {JSON_MEDIA_TYPE}",
+        )
+    if options.get("charset", "utf-8").lower() not in _UTF8_NAMES:
+        raise UnsupportedMediaTypeError(
+            {"Content-Type": f"JSON is UTF-8: send {JSON_MEDIA_TYPE} with charset=utf-8 or no charset"},
+            f"request body must be UTF-8 JSON: send it with Content-Type: {JSON_MEDIA_TYPE}",
+        )
+
+
+def _decode_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise RequestValidationError(
+            {"body": "is nested too deeply"}, "request body is not usable JSON"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestValidationError({"body": "is not valid JSON"}, "request body is not JSON") from None
+    except ValueError:  # what is left: an integer literal beyond Python's digit limit
+        raise RequestValidationError(
+            {"body": "has a number with too many digits"}, "request body is not usable JSON"
+        ) from None
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """json.loads turns an unpaired `\\udXXX` escape into a str that cannot be encoded, stored or sent
+    back; each top-level field holding one is named (the body, when a field name itself holds one)."""
+    if not _holds_lone_surrogate(data):
+        return
+    if not isinstance(data, dict):
+        raise RequestValidationError({"body": _SURROGATE_PROBLEM}, "request body is not valid Unicode")
+    errors: dict[str, str] = {}
+    for name, value in data.items():
+        if _holds_lone_surrogate(name):
+            errors["body"] = "a field name " + _SURROGATE_PROBLEM
+        elif _holds_lone_surrogate(value):
+            errors[name] = _SURROGATE_PROBLEM
+    raise RequestValidationError(errors, "request body is not valid Unicode")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _from_text(text: str, field: Field) -> Any:

@@ -32,8 +32,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         backup_id = payload["i"]
         if created_at.tzinfo is None or not isinstance(backup_id, str) or not backup_id:
             raise ValueError("incomplete cursor")
-    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        return as_utc(created_at), backup_id
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise InvalidInputError(
             "invalid cursor: pass back the next_cursor of a previous page unchanged"
         ) from exc
-    return as_utc(created_at), backup_id

@@ -50,6 +50,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _as_utc_text(moment: datetime) -> str:
+    """The moment in UTC; as given when it has no offset or UTC cannot hold it (year 1 or 9999)."""
+    try:
+        return _utc(moment).isoformat()
+    except (ValueError, OverflowError):
+        return moment.isoformat()
+
+
 def backup_failed(
     database: DatabaseInfo, error: BaseException | str, occurred_at: datetime, backup_id: str | None = None
 ) -> Notification:
@@ -81,7 +89,7 @@ def scheduled_backup_failed(
 ) -> Notification:
     facts: dict[str, str] = {}
     if scheduled_for is not None:
-        facts["scheduled for"] = _utc(scheduled_for).isoformat()
+        facts["scheduled for"] = _as_utc_text(scheduled_for)
     if attempts is not None:
         facts["attempts"] = str(attempts)
     return Notification(

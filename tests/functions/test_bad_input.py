@@ -10,6 +10,8 @@ from tests.functions.conftest import SCHEDULER_SA, Api
 
 _TIME = "X-CloudScheduler-ScheduleTime"
 _JOB = "X-CloudScheduler-JobName"
+_RETRY = "X-CloudScheduler-RetryCount"
+_RUN = {_JOB: "j", _TIME: "2026-11-25T02:00:00Z"}
 
 # (target, method, body or raw bytes, query, headers, the fields the answer must name)
 BAD_INPUT: list[tuple[str, str, Any, dict[str, str], dict[str, str], set[str]]] = [
@@ -83,6 +85,21 @@ BAD_INPUT: list[tuple[str, str, Any, dict[str, str], dict[str, str], set[str]]] 
         {"run_key"},
     ),
     ("scheduled_cleanup", "POST", {"dry_run": True}, {}, {}, {"dry_run"}),
+    # JSON that parses into what cannot be used, and GET requests that carry a body
+    ("create_backup", "POST", b'{"\\udfff": 1}', {}, {}, {"body"}),
+    ("create_backup", "POST", b'["\\ud800"]', {}, {}, {"body"}),
+    ("backup_settings", "PUT", b'{"notification_emails": ["\\ud800@x.yz"]}', {}, {}, {"notification_emails"}),
+    ("list_backups", "POST", b'{"limit": 5, "status": {"a": ["\\udc00"]}}', {}, {}, {"status"}),
+    ("delete_backup", "POST", b'{"id": "\xed\xa0\x80"}', {}, {}, {"id"}),
+    ("list_backups", "POST", b'{"limit": ' + b"1" * 5000 + b"}", {}, {}, {"body"}),
+    ("create_backup", "POST", b"[" * 30_000 + b"]" * 30_000, {}, {}, {"body"}),
+    ("list_backups", "GET", {"limit": 0}, {}, {}, {"body"}),
+    ("download_backup", "GET", {"id": "abc"}, {"id": "abc"}, {}, {"body"}),
+    ("scheduled_backup", "POST", {}, {}, {**_RUN, _RETRY: "\u00b2"}, {_RETRY}),
+    ("scheduled_backup", "POST", {}, {}, {**_RUN, _RETRY: "100000"}, {_RETRY}),
+    ("scheduled_backup", "POST", {}, {}, {_JOB: "j", _TIME: "9999-12-31T23:59:59-10:00"}, {_TIME}),
+    ("scheduled_backup", "POST", {}, {}, {_JOB: "j", _TIME: "0001-01-01T00:00:00+14:00"}, {_TIME}),
+    ("scheduled_backup", "POST", {}, {}, {_JOB: "j", _TIME: "1999-12-31T23:59:59Z"}, {_TIME}),
 ]
 
 

@@ -11,9 +11,17 @@ import yaml
 
 from functions.registry import FUNCTIONS
 from functions.validation import Field
-from tests.functions.conftest import FUNCTION_NAMES
+from shared.models import StorageKind, StorageLocation
+from tests.functions.conftest import FUNCTION_NAMES, OPERATOR, SCHEDULER_SA, Api
 
 SPEC: dict[str, Any] = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+_PYTHON_TYPES: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "boolean": bool,
+}
 
 
 def _expected_schema(field: Field) -> dict[str, Any]:
@@ -38,6 +46,52 @@ def _without_description(schema: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in schema.items() if key != "description"}
 
 
+def _resolved(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _response_schema(operation: dict[str, Any], status: str) -> dict[str, Any]:
+    response = _resolved(operation["responses"][status])
+    schema: dict[str, Any] = response["content"]["application/json"]["schema"]
+    return schema
+
+
+def _required(schema: dict[str, Any]) -> set[str]:
+    schema = _resolved(schema)
+    return set(schema.get("required", [])).union(*(_required(part) for part in schema.get("allOf", [])))
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == "integer" and isinstance(value, bool):
+        return False
+    return isinstance(value, _PYTHON_TYPES[kind])
+
+
+def _violations(value: Any, schema: dict[str, Any], where: str = "body") -> list[str]:
+    """Where `value` breaks `schema` (refs, allOf, type, nullable, required, properties and items)."""
+    schema = _resolved(schema)
+    problems = [problem for part in schema.get("allOf", []) for problem in _violations(value, part, where)]
+    if value is None and schema.get("nullable"):
+        return problems
+    kind = schema.get("type")
+    if kind is not None and not _has_type(value, kind):
+        return [*problems, f"{where} is not of type {kind}"]
+    if isinstance(value, dict):
+        problems += [f"{where}.{name} is missing" for name in schema.get("required", []) if name not in value]
+        for name, part in schema.get("properties", {}).items():
+            if name in value:
+                problems += _violations(value[name], part, f"{where}.{name}")
+    if isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            problems += _violations(item, schema["items"], f"{where}[{index}]")
+    return problems
+
+
 def test_every_function_has_a_path_and_main_py_a_target() -> None:
     import main
 
@@ -57,6 +111,8 @@ def test_path_matches_the_code(name: str) -> None:
         operation = item[method.lower()]
         for status in ("400", "401", "403", "500"):
             assert status in operation["responses"], (name, method, status)
+            assert "error" in _required(_response_schema(operation, status)), (name, method, status)
+        assert ("415" in operation["responses"]) == (method != "GET"), (name, method)
         parameters = operation.get("parameters", [])
         headers = {p["name"] for p in parameters if p["in"] == "header"}
         assert headers == set(endpoint.headers)
@@ -86,3 +142,30 @@ def test_settings_schema_lists_every_setting() -> None:
     assert set(settings) == set(EDITABLE) | {"updated_at"}
     put_fields = FUNCTIONS["backup_settings"][0].methods["PUT"]
     assert set(put_fields) == set(EDITABLE) | {"drive_credentials"}
+
+
+def test_delete_backup_documents_busy() -> None:
+    assert "409" in SPEC["paths"]["/delete_backup"]["post"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("target", "caller"), [("cleanup_backups", OPERATOR), ("scheduled_cleanup", SCHEDULER_SA)]
+)
+def test_a_cleanup_that_cannot_delete_answers_500_as_documented(api: Api, target: str, caller: str) -> None:
+    doomed = api.call("create_backup").get_json()["backup"]["id"]
+    api.call("create_backup")
+    api.call(
+        "backup_settings", "PUT", body={"retention_daily": 1, "retention_weekly": 0, "retention_monthly": 0}
+    )
+    catalog = api.runtime.context.catalog
+    record = catalog.get_backup(doomed)
+    record.locations = [StorageLocation(StorageKind.LOCAL, "../outside-the-backup-folder")]
+    catalog.update_backup(record)
+
+    answer = api.call(target, body={}, as_=caller)
+
+    assert answer.status_code == 500, answer.get_json()
+    body = answer.get_json()
+    assert [failure["id"] for failure in body["failures"]] == [doomed]
+    assert "could not be deleted" in body["error"]
+    assert _violations(body, _response_schema(SPEC["paths"][f"/{target}"]["post"], "500")) == []
