@@ -2,6 +2,9 @@
 
 The meaning (issue 6):
 
+- Each database has its own history: the rules below, "newest" included, apply to the backups of one
+  database at a time (`database_key`: engine, host and database name), so an imported backup of another
+  database neither counts in this one's periods nor pushes its backups out.
 - Only completed backups are considered. Pending, running and failed ones are never deleted; they are
   listed in `RetentionPlan.ignored` so a caller can show them, and appear in neither `keep` nor `delete`.
 - `daily = D`: for each of the D most recent UTC calendar days that have at least one completed backup,
@@ -10,8 +13,10 @@ The meaning (issue 6):
   taken from `created_at` converted to UTC. Counting periods that *have* backups, not a calendar window,
   means a pause in backups never empties the policy.
 - Protected backups are always kept ("protected"), and so is the newest completed backup ("newest").
+- While a restore runs (or until the next run on its database finds it interrupted), its pre-restore
+  backup (`Backup.restoring` set) and the backup it names are kept ("restoring"), whatever their database.
 - A backup kept by several rules lists every one of them, in the order daily, weekly, monthly, protected,
-  newest.
+  restoring, newest.
 - All three counts at 0 means retention is off: nothing is deleted. Backups kept only because retention is
   off have an empty reasons list (`RetentionPolicy.is_off` tells a caller to say so).
 - "Newest" means newest by (`created_at`, `id`), the catalog's order, so ties on `created_at` are broken
@@ -28,14 +33,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.errors import InvalidInputError
-from shared.models import Backup, BackupSettings, BackupStatus
+from shared.models import Backup, BackupSettings, BackupStatus, DatabaseInfo
 
 REASON_DAILY = "daily"
 REASON_WEEKLY = "weekly"
 REASON_MONTHLY = "monthly"
 REASON_PROTECTED = "protected"
+REASON_RESTORING = "restoring"
 REASON_NEWEST = "newest"
-REASON_ORDER = (REASON_DAILY, REASON_WEEKLY, REASON_MONTHLY, REASON_PROTECTED, REASON_NEWEST)
+REASON_ORDER = (
+    REASON_DAILY,
+    REASON_WEEKLY,
+    REASON_MONTHLY,
+    REASON_PROTECTED,
+    REASON_RESTORING,
+    REASON_NEWEST,
+)
 
 
 @dataclass(frozen=True)
@@ -136,30 +149,73 @@ def _newest_per_period(backups: Sequence[Backup], period_of: PeriodKey, count: i
     return {backup.id for backup in by_recency[:count]}
 
 
-def plan_retention(backups: Sequence[Backup], policy: RetentionPolicy, now: datetime) -> RetentionPlan:
-    """Decide which completed backups the policy keeps (with every reason) and which it deletes."""
-    now_utc = _as_utc(now, "now")
+DatabaseKey = tuple[str, str, str]
+
+
+def database_key(database: DatabaseInfo) -> DatabaseKey:
+    """Which database's history a backup is part of: engine, host and name. Not the server version, which
+    an upgrade of the same database changes; engine and host compared case-insensitively, as host names
+    are, while database names can differ by case alone."""
+    return (database.engine.casefold(), database.host.casefold(), database.name)
+
+
+def used_by_restores(backups: Sequence[Backup]) -> set[str]:
+    """Ids of the pre-restore backups of running restores and of the backups those restores restore."""
+    used: set[str] = set()
+    for backup in backups:
+        if backup.restoring is not None:
+            used.update((backup.id, backup.restoring))
+    return used
+
+
+def _refuse_duplicate_ids(backups: Sequence[Backup]) -> None:
     ids = [b.id for b in backups]
     if len(set(ids)) != len(ids):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         raise InvalidInputError(f"backup ids must be unique, these repeat: {', '.join(duplicates)}")
+
+
+def _histories(newest_first: Sequence[Backup]) -> list[list[Backup]]:
+    """The backups split by database, each list still newest first."""
+    by_database: dict[DatabaseKey, list[Backup]] = {}
+    for backup in newest_first:
+        by_database.setdefault(database_key(backup.database), []).append(backup)
+    return list(by_database.values())
+
+
+def _reasons_in_history(
+    history: Sequence[Backup], policy: RetentionPolicy, now_utc: datetime, in_use: set[str]
+) -> dict[str, list[str]]:
+    """Why each completed backup of one database (newest first) is kept; an empty list: it is not."""
+    future = [b for b in history if _as_utc(b.created_at, "created_at") > now_utc]
+    counted = [b for b in history if _as_utc(b.created_at, "created_at") <= now_utc]
+
+    reasons: dict[str, list[str]] = {b.id: [] for b in history}
+    for reason, attribute, period_of in _RULES:
+        for backup_id in _newest_per_period(counted, period_of, getattr(policy, attribute)):
+            reasons[backup_id].append(reason)
+    for backup in history:
+        if backup.is_protected:
+            reasons[backup.id].append(REASON_PROTECTED)
+        if backup.id in in_use:
+            reasons[backup.id].append(REASON_RESTORING)
+    for backup in future + counted[:1]:
+        reasons[backup.id].append(REASON_NEWEST)
+    return reasons
+
+
+def plan_retention(backups: Sequence[Backup], policy: RetentionPolicy, now: datetime) -> RetentionPlan:
+    """Decide which completed backups the policy keeps (with every reason) and which it deletes."""
+    now_utc = _as_utc(now, "now")
+    _refuse_duplicate_ids(backups)
     ordered = sorted(backups, key=_newest_first_key, reverse=True)
     completed = [b for b in ordered if b.status == BackupStatus.COMPLETED]
     ignored = [b for b in ordered if b.status != BackupStatus.COMPLETED]
 
-    future = [b for b in completed if _as_utc(b.created_at, "created_at") > now_utc]
-    counted = [b for b in completed if _as_utc(b.created_at, "created_at") <= now_utc]
-
-    reasons: dict[str, list[str]] = {b.id: [] for b in completed}
-    for reason, attribute, period_of in _RULES:
-        for backup_id in _newest_per_period(counted, period_of, getattr(policy, attribute)):
-            reasons[backup_id].append(reason)
-    for backup in completed:
-        if backup.is_protected:
-            reasons[backup.id].append(REASON_PROTECTED)
-    newest = future + counted[:1]
-    for backup in newest:
-        reasons[backup.id].append(REASON_NEWEST)
+    in_use = used_by_restores(backups)
+    reasons: dict[str, list[str]] = {}
+    for history in _histories(completed):
+        reasons.update(_reasons_in_history(history, policy, now_utc, in_use))
 
     keep = [KeptBackup(b, reasons[b.id]) for b in completed if reasons[b.id] or policy.is_off]
     delete = [b for b in completed if not reasons[b.id] and not policy.is_off]

@@ -7,8 +7,13 @@ Safety rules, in order of importance:
   locations that did go, with a warning on it; the backup is reported in `failures` and cleanup goes on.
 - A backup with a copy in a storage that is not configured here is not touched at all (a failure saying
   which storage), so no record is ever dropped while a file is left behind.
-- Each backup is read again just before it is deleted: one protected (or no longer completed) since the
-  plan was made is kept and reported as a failure; one already deleted by someone else is skipped.
+- Each backup is read again just before it is deleted, holding its change lock (`backup_change_lock`,
+  which a protect takes too). It is skipped (kept, and no failure) when it was deleted by someone else,
+  protected or no longer completed since the plan was made, is in use by a running restore, or when no
+  backup the plan keeps for its database is left (so the last completed backup of a database is never
+  deleted, even after a user deleted the newer ones meanwhile); the next run plans afresh.
+- A backup protected or taken up by a restore by other means while its copies were deleted keeps its
+  record, emptied, with a warning; it is a failure, with an audit entry.
 - A dry run only plans: it deletes nothing and writes no audit entry, because it changes nothing.
 - Only one cleanup deletes at a time (the catalog lock "cleanup"), so a Scheduler retry and a manual run
   never work on the same records together.
@@ -32,7 +37,8 @@ from shared.catalog.paging import every_backup
 from shared.clock import Clock
 from shared.errors import BusyError, InvalidInputError, NotFoundError, StorageError
 from shared.models import AuditAction, Backup, BackupStatus, StorageKind, StorageLocation
-from shared.retention import RetentionPlan, RetentionPolicy, plan_retention
+from shared.retention import RetentionPlan, RetentionPolicy, database_key, plan_retention
+from shared.services.records import backup_change_lock, restore_using
 from shared.storage.base import Storage
 
 _log = logging.getLogger("backup.cleanup")
@@ -105,10 +111,13 @@ class CleanupService:
         deleted: list[str] = []
         failures: list[CleanupFailure] = []
         for planned in plan.delete:
-            backup = self._current_record(planned.id)
-            if backup is None:
-                continue
-            error = self._delete_backup(actor, backup, plan.policy)
+            with backup_change_lock(self._catalog, self._clock, planned.id, "cleanup") as held:
+                backup = self._still_to_delete(planned.id, plan) if held else None
+                if backup is None:
+                    if not held:
+                        _log.info("cleanup: kept backup %s: another request is changing it", planned.id)
+                    continue
+                error = self._delete_backup(actor, backup, plan.policy)
             if error is None:
                 deleted.append(backup.id)
             else:
@@ -126,14 +135,47 @@ class CleanupService:
             _log.info("cleanup: backup %s was already deleted; skipping it", backup_id)
             return None
 
+    def _still_to_delete(self, backup_id: str, plan: RetentionPlan) -> Backup | None:
+        """The record as it is now, or None when it is gone or must stay after what happened since the
+        plan was made (logged: keeping it is no failure)."""
+        backup = self._current_record(backup_id)
+        if backup is None:
+            return None
+        why = self._needed_now(backup)
+        if why is None and not self._a_kept_backup_is_left(backup, plan):
+            why = "none of the backups the plan keeps for its database is left, and it must not be the last"
+        if why is None:
+            return backup
+        _log.info("cleanup: kept backup %s: %s; the next run plans afresh", backup_id, why)
+        return None
+
+    def _needed_now(self, backup: Backup) -> str | None:
+        """Why `backup` as read now must stay: protected, not completed, or in a running restore; or None."""
+        if backup.is_protected:
+            return "it is protected"
+        if backup.status != BackupStatus.COMPLETED:
+            return f"it is {backup.status}"
+        pre = restore_using(self._catalog, backup)
+        if pre is not None:
+            return f"a restore is running with it (pre-restore backup {pre.id})"
+        return None
+
+    def _a_kept_backup_is_left(self, backup: Backup, plan: RetentionPlan) -> bool:
+        """Whether a completed backup the plan keeps for `backup`'s database is still there."""
+        database = database_key(backup.database)
+        for kept in plan.keep:
+            if database_key(kept.backup.database) == database and self._is_completed(kept.backup.id):
+                return True
+        return False
+
+    def _is_completed(self, backup_id: str) -> bool:
+        try:
+            return self._catalog.get_backup(backup_id).status == BackupStatus.COMPLETED
+        except NotFoundError:
+            return False
+
     def _delete_backup(self, actor: str, backup: Backup, policy: RetentionPolicy) -> str | None:
         """Delete one planned backup's copies, then its record. None when all are gone, else the error."""
-        if backup.is_protected or backup.status != BackupStatus.COMPLETED:
-            return (
-                f"backup {backup.id} was protected or changed status after the plan was made; "
-                "it was kept, run cleanup again to re-plan"
-            )
-
         missing = sorted({str(loc.kind) for loc in backup.locations if loc.kind not in self._storages})
         if missing:
             error = (
@@ -163,6 +205,9 @@ class CleanupService:
             self._record_failure(actor, backup, error, gone=gone, policy=policy)
             return error
 
+        lost = self._kept_after_its_copies_went(actor, backup.id, gone, policy)
+        if lost is not None:
+            return lost
         self._catalog.delete_backup(backup.id)
         self._auditor.record(
             actor,
@@ -179,6 +224,26 @@ class CleanupService:
         )
         return None
 
+    def _kept_after_its_copies_went(
+        self, actor: str, backup_id: str, gone: list[StorageLocation], policy: RetentionPolicy
+    ) -> str | None:
+        """The error when, read once more, the backup turns out protected or taken up by a restore by a
+        writer that does not take its change lock: its record is kept, emptied, so that it says so."""
+        current = self._current_record(backup_id)
+        why = None if current is None else self._needed_now(current)
+        if current is None or why is None:
+            return None
+        error = (
+            f"its copies were deleted, and meanwhile {why}: the record is kept without copies, "
+            "so the data of this backup is gone"
+        )
+        current.locations = []
+        current.warnings.append(f"cleanup: {error}")
+        self._catalog.update_backup(current)
+        _log.error("cleanup: backup %s: %s", backup_id, error)
+        self._record_failure(actor, current, error, gone=gone, policy=policy, severity="ERROR")
+        return error
+
     def _record_failure(
         self,
         actor: str,
@@ -186,6 +251,7 @@ class CleanupService:
         error: str,
         gone: list[StorageLocation],
         policy: RetentionPolicy,
+        severity: str = "WARNING",
     ) -> None:
         self._auditor.record(
             actor,
@@ -198,7 +264,7 @@ class CleanupService:
                 "deleted_locations": [_location_dict(loc) for loc in gone],
                 "remaining_locations": [_location_dict(loc) for loc in backup.locations],
             },
-            severity="WARNING",
+            severity=severity,
         )
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from shared.models import Backup, BackupStatus
+from shared.models import Backup, BackupStatus, DatabaseInfo
 from shared.retention import RetentionPolicy
 from tests.retention.sample_backups import sample_backup
 
@@ -84,3 +84,30 @@ def nows(draw: st.DrawFn, backups: Sequence[Backup]) -> datetime:
 def scenarios(draw: st.DrawFn) -> tuple[list[Backup], RetentionPolicy, datetime]:
     backups = draw(histories())
     return backups, draw(policies), draw(nows(backups))
+
+
+# Distinct databases differ in engine, host or name alone; one database's host may be written in either
+# case, and its server version changes with an upgrade.
+DATABASES = [
+    ("mysql", "db.internal", "shop"),
+    ("postgresql", "db.internal", "shop"),
+    ("mysql", "db.internal", "crm"),
+    ("mysql", "replica.internal", "shop"),
+]
+HOST_SPELLINGS = [str.lower, str.upper]
+SERVER_VERSIONS = ["", "10.11.6", "11.4.2"]
+
+
+@st.composite
+def histories_of_databases(draw: st.DrawFn) -> list[list[Backup]]:
+    """One history per database for one to three of `DATABASES`, the ids unique across all of them."""
+    chosen = draw(st.lists(st.sampled_from(DATABASES), min_size=1, max_size=3, unique=True))
+    result = []
+    for number, (engine, host, name) in enumerate(chosen):
+        history = draw(histories())
+        for backup in history:
+            backup.id = f"d{number}-{backup.id}"
+            spell = draw(st.sampled_from(HOST_SPELLINGS))
+            backup.database = DatabaseInfo(engine, name, spell(host), draw(st.sampled_from(SERVER_VERSIONS)))
+        result.append(history)
+    return result

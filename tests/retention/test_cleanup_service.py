@@ -2,107 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.audit import Auditor
 from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import FixedClock
-from shared.errors import BusyError, NotFoundError, StorageError
-from shared.models import AuditAction, Backup, BackupSettings, BackupStatus, StorageKind, StorageLocation
+from shared.errors import BusyError, NotFoundError
+from shared.models import AuditAction, Backup, BackupStatus, DatabaseInfo, StorageKind, StorageLocation
 from shared.services import cleanup
-from shared.services.cleanup import CleanupService
-from shared.storage.base import Storage
+from shared.services.records import RecordService
 from shared.storage.local import LocalStorage
-from tests.retention.sample_backups import sample_backup
 from tests.retention.strategies import histories
-
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-class DriveThatRefusesSomeDeletes(LocalStorage):
-    """Our own `Storage` protocol standing in for Drive: files in a folder, and `delete` fails with a
-    `StorageError` (like a Drive 403) for the refs in `refused`."""
-
-    kind = StorageKind.DRIVE
-
-    def __init__(self, root: Path, refused: set[str]) -> None:
-        super().__init__(root)
-        self.refused = refused
-
-    def delete(self, ref: str) -> None:
-        if ref in self.refused:
-            raise StorageError(f"Drive answered 403 insufficientFilePermissions deleting {ref}")
-        super().delete(ref)
-
-
-@dataclass
-class World:
-    catalog: SQLiteCatalog
-    storages: dict[StorageKind, Storage]
-    clock: FixedClock
-
-    def service(self, storages: Mapping[StorageKind, Storage] | None = None) -> CleanupService:
-        return CleanupService(
-            self.catalog,
-            self.storages if storages is None else storages,
-            Auditor(self.catalog, self.clock),
-            self.clock,
-        )
-
-    def add(
-        self,
-        backup_id: str,
-        age: timedelta,
-        status: BackupStatus = BackupStatus.COMPLETED,
-        *,
-        kinds: tuple[StorageKind, ...] = (StorageKind.LOCAL,),
-        is_protected: bool = False,
-    ) -> Backup:
-        """A catalog record with a real file in each storage of `kinds`."""
-        locations = [StorageLocation(kind, self.store(kind, f"{backup_id}.sql.gz")) for kind in kinds]
-        backup = sample_backup(
-            backup_id, self.clock.now() - age, status, is_protected=is_protected, locations=locations
-        )
-        self.catalog.add_backup(backup)
-        return backup
-
-    def store(self, kind: StorageKind, filename: str) -> str:
-        content = f"-- dump {filename}\n".encode()
-        upload = self.storages[kind].begin(filename)
-        upload.write(content)
-        return upload.commit(hashlib.sha256(content).hexdigest(), len(content))
-
-    def file_exists(self, location: StorageLocation) -> bool:
-        return self.storages[location.kind].exists(location.ref)
-
-    def record_exists(self, backup_id: str) -> bool:
-        try:
-            self.catalog.get_backup(backup_id)
-        except NotFoundError:
-            return False
-        return True
-
-
-def make_world(folder: Path, daily: int = 2, weekly: int = 0, monthly: int = 0) -> World:
-    clock = FixedClock(NOW)
-    catalog = SQLiteCatalog(folder / "catalog.db", clock)
-    catalog.save_settings(
-        BackupSettings(retention_daily=daily, retention_weekly=weekly, retention_monthly=monthly)
-    )
-    storages: dict[StorageKind, Storage] = {
-        StorageKind.LOCAL: LocalStorage(folder / "local"),
-        StorageKind.DRIVE: DriveThatRefusesSomeDeletes(folder / "drive", refused=set()),
-    }
-    return World(catalog, storages, clock)
+from tests.retention.worlds import (
+    NOW,
+    DriveThatRefusesSomeDeletes,
+    World,
+    change_on_read,
+    hook_local_deletes,
+    make_world,
+    protect,
+    start_restore,
+    world_over,
+)
+from tests.services.conftest import make_context
 
 
 @pytest.fixture
@@ -264,34 +191,123 @@ def test_retention_off_deletes_nothing(tmp_path: Path) -> None:
     assert len(world.catalog.list_backups().backups) == 4
 
 
-class ProtectingOnRead(SQLiteCatalog):
-    """A catalog where a user protects `target` between the plan and its deletion."""
-
-    target = ""
-
-    def get_backup(self, backup_id: str) -> Backup:
-        backup = super().get_backup(backup_id)
-        if backup_id == self.target and not backup.is_protected:
-            backup.is_protected = True
-            self.update_backup(backup)
-        return backup
-
-
-def test_a_backup_protected_after_the_plan_was_made_is_kept(tmp_path: Path) -> None:
+def test_a_backup_protected_after_the_plan_was_made_is_kept_and_no_failure(tmp_path: Path) -> None:
     world = make_world(tmp_path, daily=1)
-    catalog = ProtectingOnRead(tmp_path / "catalog.db", world.clock)
-    catalog.target = "pinned-late"
-    world.catalog = catalog
     world.add("newest", days(0))
     late = world.add("pinned-late", days(2))
+    change_on_read(world, tmp_path, {"pinned-late": protect("pinned-late")})
 
     result = world.service().run(actor="ops", dry_run=False)
 
     assert result.to_dict()["delete"] == [{"id": "pinned-late"}]
-    assert result.deleted == []
-    assert [f.backup_id for f in result.failures] == ["pinned-late"]
+    assert (result.deleted, result.failures) == ([], [])  # no failure: the scheduled run answers 200
     assert world.file_exists(late.locations[0])
     assert world.catalog.get_backup("pinned-late").is_protected
+    assert world.catalog.list_logs() == []  # nothing changed, so nothing to audit
+
+
+def test_cleanup_keeps_both_backups_of_a_running_restore_until_it_ends(tmp_path: Path) -> None:
+    world = make_world(tmp_path, daily=1)
+    world.add("newest", days(0))  # e.g. an import that finished while the restore ran
+    pre = world.add("pre", days(0.5))
+    restored = world.add("restored", days(3))
+    start_restore("pre", "restored")(world.catalog)
+
+    running = world.service().run(actor="scheduler", dry_run=False)
+
+    assert running.to_dict()["keep"] == [
+        {"id": "newest", "reasons": ["daily", "newest"]},
+        {"id": "pre", "reasons": ["restoring"]},
+        {"id": "restored", "reasons": ["restoring"]},
+    ]
+    assert (running.deleted, running.failures) == ([], [])
+    assert world.file_exists(pre.locations[0]) and world.file_exists(restored.locations[0])
+
+    ended = world.catalog.get_backup("pre")
+    ended.restoring = None
+    world.catalog.update_backup(ended)
+    assert world.service().run(actor="scheduler", dry_run=False).deleted == ["pre", "restored"]
+
+
+def test_a_restore_that_starts_after_the_plan_keeps_both_its_backups(tmp_path: Path) -> None:
+    world = make_world(tmp_path, daily=1)
+    world.add("newest", days(0))
+    pre = world.add("pre", days(0.5))
+    restored = world.add("restored", days(3))
+    change_on_read(world, tmp_path, {"pre": start_restore("pre", "restored")})
+
+    result = world.service().run(actor="scheduler", dry_run=False)
+
+    assert result.to_dict()["delete"] == [{"id": "pre"}, {"id": "restored"}]
+    assert (result.deleted, result.failures) == ([], [])
+    assert world.file_exists(pre.locations[0]) and world.file_exists(restored.locations[0])
+
+
+def test_cleanup_never_deletes_the_last_completed_backup_of_a_database(tmp_path: Path) -> None:
+    world = make_world(tmp_path, daily=1)
+    crm = DatabaseInfo(engine="postgresql", name="crm", host="db.internal")
+    world.add("newest", days(0))
+    old = [world.add("old-1", days(2)), world.add("old-2", days(3))]
+    world.add("crm-newest", days(0.5), database=crm)
+    world.add("crm-old", days(4), database=crm)
+
+    def user_deletes_newest(catalog: SQLiteCatalog) -> None:
+        catalog.delete_backup("newest")
+
+    change_on_read(world, tmp_path, {"old-1": user_deletes_newest})
+
+    result = world.service().run(actor="scheduler", dry_run=False)
+
+    assert [b["id"] for b in result.to_dict()["delete"]] == ["old-1", "old-2", "crm-old"]
+    assert (result.deleted, result.failures) == (["crm-old"], [])  # the other database goes on as planned
+    for backup in old:
+        assert world.catalog.get_backup(backup.id) == backup
+        assert world.file_exists(backup.locations[0])
+
+
+def test_a_protect_while_cleanup_deletes_the_copies_is_refused(tmp_path: Path) -> None:
+    context = make_context(tmp_path / "home", None, FixedClock(NOW))
+    world = world_over(context, daily=1)
+    world.add("newest", days(0))
+    world.add("old", days(3))
+    refusals: list[BusyError] = []
+
+    def user_protects(ref: str) -> None:
+        with pytest.raises(BusyError, match="being deleted or protected") as refused:
+            RecordService(context).set_protected("old", True, "alice")
+        refusals.append(refused.value)
+
+    hook_local_deletes(context, user_protects)
+
+    result = world.service().run(actor="scheduler", dry_run=False)
+
+    assert (result.deleted, result.failures, len(refusals)) == (["old"], [], 1)
+    assert not world.record_exists("old")
+    with pytest.raises(NotFoundError):
+        RecordService(context).set_protected("old", True, "alice")
+
+
+def test_a_protect_that_bypasses_the_change_lock_mid_delete_keeps_the_record_and_fails_loudly(
+    tmp_path: Path,
+) -> None:
+    context = make_context(tmp_path / "home", None, FixedClock(NOW))
+    world = world_over(context, daily=1)
+    world.add("newest", days(0))
+    old = world.add("old", days(3))
+    hook_local_deletes(context, lambda ref: protect("old")(world.catalog))
+
+    result = world.service().run(actor="scheduler", dry_run=False)
+
+    assert result.deleted == []
+    [failure] = result.failures
+    assert failure.backup_id == "old" and "the data of this backup is gone" in failure.error
+    record = world.catalog.get_backup("old")
+    assert record.is_protected and record.locations == []
+    assert any("the data of this backup is gone" in warning for warning in record.warnings)
+    assert not world.file_exists(old.locations[0])
+    [entry] = world.catalog.list_logs(backup_id="old")
+    assert entry.details["result"] == "failed"
+    assert entry.details["deleted_locations"] == [{"kind": "local", "ref": "old.sql.gz"}]
 
 
 @given(histories(), st.integers(0, 3), st.integers(0, 2), st.integers(0, 2))

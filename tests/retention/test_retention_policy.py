@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.errors import InvalidInputError
-from shared.models import BackupSettings, BackupStatus
+from shared.models import BackupSettings, BackupSource, BackupStatus, DatabaseInfo
 from shared.retention import RetentionPolicy, plan_retention
 from tests.retention.sample_backups import sample_backup
 
@@ -77,3 +77,41 @@ def test_only_failed_backups_plan_nothing_to_delete() -> None:
 def test_now_must_be_time_zone_aware() -> None:
     with pytest.raises(InvalidInputError, match="now"):
         plan_retention([], RetentionPolicy(daily=1), datetime(2026, 3, 10, 12, 0))
+
+
+def test_each_database_keeps_its_own_newest_and_periods() -> None:
+    shop = [sample_backup(f"shop-{n}", NOW - timedelta(days=n, hours=2)) for n in range(3)]
+    crm = [sample_backup(f"crm-{n}", NOW - timedelta(days=n, hours=1)) for n in range(3)]
+    for backup in crm:
+        backup.database, backup.source = DatabaseInfo("postgresql", "crm"), BackupSource.IMPORT
+    plan = plan_retention(shop + crm, RetentionPolicy(daily=2), NOW)
+    assert [(k.backup.id, k.reasons) for k in plan.keep] == [
+        ("crm-0", ["daily", "newest"]),
+        ("shop-0", ["daily", "newest"]),
+        ("crm-1", ["daily"]),
+        ("shop-1", ["daily"]),
+    ]
+    assert [b.id for b in plan.delete] == ["crm-2", "shop-2"]
+
+
+def test_a_new_server_version_or_host_spelling_is_still_the_same_database() -> None:
+    before = sample_backup("before-upgrade", NOW - timedelta(hours=5))
+    after = sample_backup("after-upgrade", NOW - timedelta(hours=1))
+    before.database = DatabaseInfo("mysql", "shop", "DB.internal", server_version="10.11.6")
+    after.database = DatabaseInfo("mysql", "shop", "db.internal", server_version="11.4.2")
+    plan = plan_retention([before, after], RetentionPolicy(daily=1), NOW)
+    assert [b.id for b in plan.delete] == ["before-upgrade"]
+
+
+def test_a_running_restore_keeps_its_pre_restore_backup_and_the_backup_it_restores() -> None:
+    restored = sample_backup("restored", NOW - timedelta(days=3), is_protected=True)
+    pre = sample_backup("pre", NOW - timedelta(hours=2))
+    pre.source, pre.restoring = BackupSource.PRE_RESTORE, "restored"
+    backups = [sample_backup("newest", NOW - timedelta(hours=1)), pre, restored]
+    plan = plan_retention(backups, RetentionPolicy(daily=1), NOW)
+    assert [(k.backup.id, k.reasons) for k in plan.keep] == [
+        ("newest", ["daily", "newest"]),
+        ("pre", ["restoring"]),
+        ("restored", ["protected", "restoring"]),
+    ]
+    assert plan.delete == []

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shared.models import Backup, BackupStatus
 from shared.retention import RetentionPlan, RetentionPolicy, plan_retention
-from tests.retention.strategies import ANCHORS, histories, policies, scenarios
+from tests.retention.strategies import ANCHORS, histories, histories_of_databases, nows, policies, scenarios
 
 
 def reference_reasons(
@@ -135,3 +135,26 @@ def test_a_larger_policy_keeps_everything_a_smaller_one_keeps(
     assume(not policy.is_off)
     kept_by_smaller = set(kept_reasons(plan_retention(backups, policy, now)))
     assert kept_by_smaller <= set(kept_reasons(plan_retention(backups, larger, now)))
+
+
+def plan_as_sets(plan: RetentionPlan) -> tuple[dict[str, list[str]], set[str], set[str]]:
+    return kept_reasons(plan), {b.id for b in plan.delete}, {b.id for b in plan.ignored}
+
+
+@given(histories_of_databases(), policies, st.data())
+def test_retention_over_several_databases_is_retention_of_each_database_alone(
+    databases: list[list[Backup]], policy: RetentionPolicy, data: st.DataObject
+) -> None:
+    everything = [backup for history in databases for backup in history]
+    now = data.draw(nows(everything))
+    together = plan_as_sets(plan_retention(everything, policy, now))
+
+    kept: dict[str, list[str]] = {}
+    deleted: set[str] = set()
+    ignored: set[str] = set()
+    for history in databases:
+        alone_kept, alone_deleted, alone_ignored = plan_as_sets(plan_retention(history, policy, now))
+        kept.update(alone_kept)
+        deleted |= alone_deleted
+        ignored |= alone_ignored
+    assert together == (kept, deleted, ignored)

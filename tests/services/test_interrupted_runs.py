@@ -22,7 +22,7 @@ from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import FixedClock
 from shared.config import Config
 from shared.dburl import DatabaseURL
-from shared.errors import StorageError
+from shared.errors import BusyError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
 from shared.notify.base import NotificationKind
 from shared.services.backups import BackupService
@@ -160,7 +160,7 @@ def test_a_running_backup_whose_run_is_alive_cannot_be_deleted(database: Databas
     lock = lock_name(database)
     running = _record(context, "running", BackupStatus.RUNNING, run_lock=lock)
     assert context.catalog.acquire_lock(lock, "the-live-run", context.clock.now(), timedelta(minutes=10))
-    with pytest.raises(StorageError, match="still running"):
+    with pytest.raises(BusyError, match="still running"):
         RecordService(context).delete(running.id, "ops")
     assert context.catalog.get_backup(running.id) == running and notifier.sent == []
 
