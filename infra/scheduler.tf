@@ -1,10 +1,12 @@
-# The backup and cleanup schedules. Terraform creates them; afterwards the backup_settings function owns
-# their schedule, time zone and paused state, so Terraform ignores changes to those.
+# The backup and cleanup schedules. Terraform creates them as the default settings describe them: the
+# backup job paused (schedule_enabled off, daily at 02:00 UTC), the cleanup job running (retention is on:
+# manual backups need it too). Afterwards the backup_settings function owns their schedule, time zone and
+# paused state, so Terraform ignores changes to those and an apply never undoes a save.
 
 locals {
   scheduled_jobs = {
-    backup  = { entry_point = "scheduled_backup", schedule = var.backup_schedule, description = "Scheduled database backup." }
-    cleanup = { entry_point = "scheduled_cleanup", schedule = var.cleanup_schedule, description = "Scheduled retention cleanup." }
+    backup  = { entry_point = "scheduled_backup", schedule = var.backup_schedule, paused = true, description = "Scheduled database backup." }
+    cleanup = { entry_point = "scheduled_cleanup", schedule = var.cleanup_schedule, paused = false, description = "Scheduled retention cleanup." }
   }
 }
 
@@ -17,6 +19,7 @@ resource "google_cloud_scheduler_job" "job" {
   description      = each.value.description
   schedule         = each.value.schedule
   time_zone        = var.time_zone
+  paused           = each.value.paused
   attempt_deadline = var.scheduler_attempt_deadline
 
   retry_config {

@@ -243,21 +243,21 @@ variable "permissions" {
 }
 
 variable "backup_schedule" {
-  description = "Initial cron schedule of the backup job; afterwards the settings function manages it."
+  description = "Cron schedule the backup job is created with (paused). The default is the default settings' (daily at 02:00); the first settings save replaces it with the settings' schedule."
   type        = string
-  default     = "0 3 * * *"
+  default     = "0 2 * * *"
 }
 
 variable "cleanup_schedule" {
-  description = "Initial cron schedule of the cleanup job; afterwards the settings function manages it."
+  description = "Cron schedule of the cleanup job. The settings hold no cleanup time, so it keeps this cron; the settings function sets its time zone and pauses it while retention is off."
   type        = string
   default     = "30 4 * * *"
 }
 
 variable "time_zone" {
-  description = "Initial time zone (tz database name) of both jobs; afterwards the settings function manages it."
+  description = "Time zone (tz database name) both jobs are created with. The default is the default settings' (UTC); the first settings save replaces it with the settings' time_zone."
   type        = string
-  default     = "Etc/UTC"
+  default     = "UTC"
 }
 
 variable "scheduler_attempt_deadline" {

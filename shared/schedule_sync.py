@@ -1,12 +1,16 @@
-"""The `ScheduleSync` seam: keeps the Cloud Scheduler backup job in step with the settings.
+"""The `ScheduleSync` seam: keeps the Cloud Scheduler backup and cleanup jobs in step with the settings.
 
-Settings → a `ScheduleSpec` (unix-cron, time zone, paused when the schedule is disabled); Cloud Scheduler
-in the cloud, nothing locally (the local demo runs on demand).
+Settings → a `ScheduleSpec` per job (unix-cron, time zone, paused); Cloud Scheduler in the cloud, nothing
+locally (the local demo runs on demand). The backup job runs on the settings' schedule and is paused while
+`schedule_enabled` is off. The settings hold no cleanup time, so the cleanup job keeps its own cron (the one
+Terraform created it with, `cleanup_schedule`), runs in the settings' time zone, and is paused only while
+retention is off (all three retention counts 0: a cleanup would delete nothing). Scheduled backups being
+off does not pause it: manual backups and imports still need retention.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from google.api_core import exceptions as google_errors
@@ -16,6 +20,7 @@ from google.cloud import scheduler_v1
 
 from shared.errors import BackupServiceError
 from shared.models import BackupSettings, ScheduleFrequency
+from shared.retention import RetentionPolicy
 
 
 class ScheduleSyncError(BackupServiceError):
@@ -42,6 +47,12 @@ def schedule_for(settings: BackupSettings) -> ScheduleSpec:
     return ScheduleSpec(cron=cron, time_zone=settings.time_zone, paused=not settings.schedule_enabled)
 
 
+def cleanup_schedule_for(settings: BackupSettings, current: ScheduleSpec) -> ScheduleSpec:
+    """The cleanup job's own cron, in the settings' time zone; paused while retention is off."""
+    retention_off = RetentionPolicy.from_settings(settings).is_off
+    return ScheduleSpec(cron=current.cron, time_zone=settings.time_zone, paused=retention_off)
+
+
 class ScheduleSync(Protocol):
     def read(self) -> ScheduleSpec | None:
         """The job's schedule now; None when there is no job to keep in step."""
@@ -62,6 +73,37 @@ class NoScheduleSync:
         return None
 
 
+@dataclass(frozen=True)
+class SchedulerJobs:
+    """The jobs the settings keep in step; `NoScheduleSync` stands for one that is not configured."""
+
+    backup: ScheduleSync = field(default_factory=NoScheduleSync)
+    cleanup: ScheduleSync = field(default_factory=NoScheduleSync)
+
+
+@dataclass(frozen=True)
+class JobMove:
+    """One job whose schedule a settings save changes, from `before` to `after`."""
+
+    job: str
+    """`backup` or `cleanup`."""
+    sync: ScheduleSync
+    before: ScheduleSpec
+    after: ScheduleSpec
+
+
+def moves_for(jobs: SchedulerJobs, settings: BackupSettings) -> list[JobMove]:
+    """Reads every job first (a `ScheduleSyncError` here has changed nothing); the jobs not yet on the
+    schedule `settings` want."""
+    backup, cleanup = jobs.backup.read(), jobs.cleanup.read()
+    moves: list[JobMove] = []
+    if backup is not None and backup != (wanted := schedule_for(settings)):
+        moves.append(JobMove("backup", jobs.backup, backup, wanted))
+    if cleanup is not None and cleanup != (wanted := cleanup_schedule_for(settings, cleanup)):
+        moves.append(JobMove("cleanup", jobs.cleanup, cleanup, wanted))
+    return moves
+
+
 def build_scheduler_client(
     credentials: Credentials | None = None, api_endpoint: str | None = None
 ) -> scheduler_v1.CloudSchedulerClient:
@@ -75,9 +117,16 @@ def build_scheduler_client(
 class CloudSchedulerSync:
     """One Cloud Scheduler job (`projects/P/locations/L/jobs/J`), created by Terraform, updated here."""
 
-    def __init__(self, client: scheduler_v1.CloudSchedulerClient, job_name: str) -> None:
+    def __init__(
+        self,
+        client: scheduler_v1.CloudSchedulerClient,
+        job_name: str,
+        setting: str = "BACKUP_SCHEDULER_BACKUP_JOB",
+    ) -> None:
+        """`setting`: the variable that names the job, for error messages."""
         self._client = client
         self._job = job_name
+        self._setting = setting
 
     def read(self) -> ScheduleSpec:
         try:
@@ -92,15 +141,16 @@ class CloudSchedulerSync:
 
     def write(self, spec: ScheduleSpec) -> None:
         try:
-            self._client.update_job(
+            job = self._client.update_job(
                 request={
                     "job": scheduler_v1.Job(name=self._job, schedule=spec.cron, time_zone=spec.time_zone),
                     "update_mask": {"paths": ["schedule", "time_zone"]},
                 }
             )
-            if spec.paused:
+            # Scheduler pauses only an enabled job and resumes only a paused one.
+            if spec.paused and job.state != scheduler_v1.Job.State.PAUSED:
                 self._client.pause_job(name=self._job)
-            else:
+            elif not spec.paused and job.state != scheduler_v1.Job.State.ENABLED:
                 self._client.resume_job(name=self._job)
         except Exception as exc:
             raise self._translate(exc, "update") from None
@@ -109,7 +159,7 @@ class CloudSchedulerSync:
         where = f"Cloud Scheduler job {self._job}"
         if isinstance(exc, google_errors.NotFound):
             hint = (
-                "it does not exist; apply the Terraform that creates it, or fix BACKUP_SCHEDULER_BACKUP_JOB"
+                f"it does not exist; apply the Terraform that creates it, or fix {self._setting}"
             )
         elif isinstance(
             exc, google_errors.PermissionDenied | google_errors.Forbidden | google_errors.Unauthorized

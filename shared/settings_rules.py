@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import calendar
+import functools
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from shared.cron import cron_problem
-from shared.errors import InvalidInputError
+from shared.errors import ConfigurationError, InvalidInputError
 from shared.models import BackupSettings, ScheduleFrequency
+from shared.storage.drive_credentials import OAuthRefreshToken
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+_WHOLE = re.compile(r"^[+-]?[0-9]{1,18}$")
+_NOT_IANA_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+"""Files of the tz database folder that are no zone names Cloud Scheduler takes (`posix/`, `right/` too)."""
+_MONTH_NAMES = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+_DRIVE_SHAPE = (
+    "must be the JSON an OAuth tool writes, an object with client_id, client_secret and refresh_token"
+)
 EDITABLE = tuple(f.name for f in fields(BackupSettings) if f.name != "updated_at")
 MAX_RETENTION = 3650
 
@@ -44,6 +55,40 @@ def apply_changes(current: BackupSettings, changes: Mapping[str, Any]) -> Backup
     if errors:
         raise SettingsValidationError(errors)
     return updated
+
+
+def parse_drive_credentials(text: object, secret_name: str = "") -> OAuthRefreshToken:
+    """Drive OAuth credentials as the wiring reads them from their secret: a JSON object with client_id,
+    client_secret and refresh_token (token_uri optional), all text. Raises `ValueError` saying what to
+    fix; the message never quotes the value."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{_DRIVE_SHAPE}; got nothing")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ValueError(f"{_DRIVE_SHAPE}; this is not JSON ({where})") from None
+    except RecursionError:
+        raise ValueError(f"{_DRIVE_SHAPE}; this JSON is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{_DRIVE_SHAPE}; this JSON is not an object")
+    keys = ("client_id", "client_secret", "refresh_token", "token_uri")
+    not_text = [key for key in keys if key in data and not isinstance(data[key], str)]
+    if not_text:
+        raise ValueError(f"{', '.join(not_text)} must be text; {_DRIVE_SHAPE}")
+    try:
+        return OAuthRefreshToken.from_mapping(data, secret_name)
+    except ConfigurationError as exc:
+        raise ValueError(f"{exc}; {_DRIVE_SHAPE}") from None
+
+
+def drive_credentials_problems(text: object) -> dict[str, str]:
+    """`{"drive_credentials": what to fix}` when `text` is not usable Drive credentials, else empty."""
+    try:
+        parse_drive_credentials(text)
+    except ValueError as exc:
+        return {"drive_credentials": str(exc)}
+    return {}
 
 
 def _cross_field_problems(settings: BackupSettings) -> dict[str, str]:
@@ -84,9 +129,9 @@ def _whole(value: Any) -> int:
         raise ValueError(f"must be a whole number, got {value!r}")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.match(value.strip()):
         return int(value.strip())
-    raise ValueError(f"must be a whole number, got {value!r}")
+    raise ValueError(f"must be a whole number such as 7, got {str(value)[:40]!r}")
 
 
 def _frequency(value: Any) -> ScheduleFrequency:
@@ -114,20 +159,61 @@ def _cron(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"must be a cron expression, got {value!r}")
-    problem = cron_problem(value)
+    problem = cron_problem(value) or _never_runs(value.lower().split())
     if problem:
         raise ValueError(problem)
     return " ".join(value.split())
 
 
+def _never_runs(parts: list[str]) -> str | None:
+    """A valid cron whose days of month fall in none of its months (`0 0 31 2 *`) never fires. With a
+    restricted day of week the job also runs on those weekdays, so only an unrestricted one is checked."""
+    day_text, month_text, weekday_text = parts[2], parts[3], parts[4]
+    if day_text.startswith("*") or not weekday_text.startswith("*"):
+        return None
+    first_day = min(_cron_values(day_text, 1, 31, {}))
+    months = _cron_values(month_text, 1, 12, _MONTH_NAMES)
+    if any(first_day <= calendar.monthrange(2024, month)[1] for month in months):  # 2024: a leap year
+        return None
+    return (
+        f"day of month {day_text!r} never occurs in month {month_text!r}, so the schedule would never run"
+    )
+
+
+def _cron_values(text: str, low: int, high: int, names: Mapping[str, int]) -> set[int]:
+    """The values one field of a cron that `cron_problem` accepted stands for."""
+    values: set[int] = set()
+    for item in text.split(","):
+        span, _, step = item.partition("/")
+        if span == "*":
+            start, end = low, high
+        else:
+            bounds = [names[bound] if bound in names else int(bound) for bound in span.split("-")]
+            start = bounds[0]
+            end = bounds[-1] if len(bounds) == 2 else (high if step else start)
+        values.update(range(start, end + 1, int(step) if step else 1))
+    return values
+
+
 def _time_zone(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be an IANA time zone such as UTC or Europe/Berlin")
-    try:
-        ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from None
-    return value.strip()
+    name = value.strip()
+    if name not in _iana_zone_names():
+        raise ValueError(
+            f"unknown time zone {name[:64]!r}; use an IANA tz database name such as UTC or Europe/Berlin"
+        )
+    return name
+
+
+@functools.cache
+def _iana_zone_names() -> frozenset[str]:
+    """The zone names Cloud Scheduler takes: the tz database's, without the folder's other entries."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_IANA_ZONES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def _folder_id(value: Any) -> str | None:

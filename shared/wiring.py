@@ -6,9 +6,9 @@ server — an emulator or a test fake — and is called with anonymous credentia
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
+from datetime import datetime
 
 import httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
@@ -21,12 +21,18 @@ from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import Clock, SystemClock
 from shared.config import Config
 from shared.errors import ConfigurationError
-from shared.models import StorageKind
+from shared.models import BackupSettings, StorageKind
 from shared.notify.base import Notifier
 from shared.notify.log import LogNotifier
 from shared.notify.safe import SafeNotifier
 from shared.notify.sendgrid import SendGridNotifier, build_sendgrid_client
-from shared.schedule_sync import CloudSchedulerSync, NoScheduleSync, ScheduleSync, build_scheduler_client
+from shared.schedule_sync import (
+    CloudSchedulerSync,
+    NoScheduleSync,
+    SchedulerJobs,
+    ScheduleSync,
+    build_scheduler_client,
+)
 from shared.secrets import (
     EnvironmentSecrets,
     FileSecrets,
@@ -36,6 +42,7 @@ from shared.secrets import (
     build_secret_manager_client,
 )
 from shared.services.context import ServiceContext, default_engine_factory
+from shared.settings_rules import parse_drive_credentials
 from shared.storage.base import Storage
 from shared.storage.drive import DEFAULT_ENDPOINT, DriveStorage, build_drive_service
 from shared.storage.drive_credentials import (
@@ -47,14 +54,24 @@ from shared.storage.local import LocalStorage
 
 
 def build_context(config: Config, clock: Clock | None = None) -> ServiceContext:
+    context, _ = build_context_and_settings_time(config, clock)
+    return context
+
+
+def build_context_and_settings_time(
+    config: Config, clock: Clock | None = None
+) -> tuple[ServiceContext, datetime | None]:
+    """The context, and `updated_at` of the settings its storages were built from (None when they were
+    never saved or the storages do not depend on them): `rebuild_storages` when that changes."""
     clock = clock or SystemClock()
     secrets = build_secrets(config)
     if config.database_url is not None and config.database_password_secret:
         password = secrets.get(config.database_password_secret)
         config = replace(config, database_url=config.database_url.with_password(password))
     catalog = build_catalog(config, clock)
-    storages, targets = build_storages(config, catalog, secrets)
-    return ServiceContext(
+    settings = catalog.get_settings() if storages_follow_settings(config) else None
+    storages, targets = storages_for(config, settings, secrets)
+    context = ServiceContext(
         config=config,
         catalog=catalog,
         storages=storages,
@@ -65,6 +82,7 @@ def build_context(config: Config, clock: Clock | None = None) -> ServiceContext:
         notifier=build_notifier(config, catalog, secrets),
         secrets=secrets,
     )
+    return context, settings.updated_at if settings else None
 
 
 def build_secrets(config: Config) -> Secrets:
@@ -105,8 +123,19 @@ def build_firestore_client(config: Config) -> firestore.Client:
             os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
 
-def build_storages(
-    config: Config, catalog: Catalog, secrets: Secrets
+def storages_follow_settings(config: Config) -> bool:
+    """Drive's folder, credentials and (with `local,drive`) use come from the settings."""
+    return StorageKind.DRIVE in config.storage_targets
+
+
+def rebuild_storages(context: ServiceContext, settings: BackupSettings) -> None:
+    """Build the storages again from `settings` (and the Drive credentials secret as it is now)."""
+    secrets = context.secrets if context.secrets is not None else build_secrets(context.config)
+    context.storages, context.targets = storages_for(context.config, settings, secrets)
+
+
+def storages_for(
+    config: Config, settings: BackupSettings | None, secrets: Secrets
 ) -> tuple[dict[StorageKind, Storage], tuple[StorageKind, ...]]:
     """Every configured storage (all can be read and deleted from), and the targets new backups go to.
 
@@ -114,7 +143,6 @@ def build_storages(
     with `drive` alone, Drive is always the target."""
     storages: dict[StorageKind, Storage] = {}
     targets: list[StorageKind] = []
-    settings = catalog.get_settings() if StorageKind.DRIVE in config.storage_targets else None
     for kind in config.storage_targets:
         if kind is StorageKind.LOCAL:
             storages[kind] = LocalStorage(config.local_backup_dir)
@@ -137,8 +165,7 @@ def build_drive_storage(config: Config, secrets: Secrets, folder_id: str) -> Dri
     drive = config.drive
     credentials: Credentials
     if drive.credentials == "oauth":
-        token = OAuthRefreshToken.from_mapping(_json_secret(secrets, drive.oauth_secret), drive.oauth_secret)
-        credentials = refresh_token_credentials(token)
+        credentials = refresh_token_credentials(_oauth_token(secrets, drive.oauth_secret))
     elif drive.endpoint is not None:
         credentials = _anonymous()
     else:
@@ -163,13 +190,20 @@ def build_notifier(config: Config, catalog: Catalog, secrets: Secrets) -> Notifi
     return SafeNotifier(inner, known_secrets=[api_key])
 
 
-def build_schedule_sync(config: Config) -> ScheduleSync:
-    """The Cloud Scheduler job the settings keep in step, or none (local use)."""
-    job = config.scheduler.backup_job
-    if not job:
-        return NoScheduleSync()
-    endpoint = config.scheduler.endpoint
-    return CloudSchedulerSync(build_scheduler_client(_local_credentials(endpoint), endpoint), job)
+def build_schedule_sync(config: Config) -> SchedulerJobs:
+    """The Cloud Scheduler jobs the settings keep in step; `NoScheduleSync` for one not configured."""
+    scheduler = config.scheduler
+    if not scheduler.backup_job and not scheduler.cleanup_job:
+        return SchedulerJobs()
+    client = build_scheduler_client(_local_credentials(scheduler.endpoint), scheduler.endpoint)
+
+    def job(name: str | None, setting: str) -> ScheduleSync:
+        return CloudSchedulerSync(client, name, setting) if name else NoScheduleSync()
+
+    return SchedulerJobs(
+        backup=job(scheduler.backup_job, "BACKUP_SCHEDULER_BACKUP_JOB"),
+        cleanup=job(scheduler.cleanup_job, "BACKUP_SCHEDULER_CLEANUP_JOB"),
+    )
 
 
 def _anonymous() -> Credentials:
@@ -180,13 +214,9 @@ def _local_credentials(endpoint: str | None) -> Credentials | None:
     return _anonymous() if endpoint else None
 
 
-def _json_secret(secrets: Secrets, name: str) -> dict[str, object]:
+def _oauth_token(secrets: Secrets, name: str) -> OAuthRefreshToken:
+    """The Drive refresh token in secret `name`, checked as `backup_settings` checks a new one."""
     try:
-        value = json.loads(secrets.get(name))
-    except json.JSONDecodeError:
-        raise ConfigurationError(
-            f"secret {name!r} must hold JSON with client_id, client_secret, refresh_token"
-        ) from None
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"secret {name!r} must hold a JSON object")
-    return value
+        return parse_drive_credentials(secrets.get(name), name)
+    except ValueError as exc:
+        raise ConfigurationError(f"secret {name!r}: {exc}") from None

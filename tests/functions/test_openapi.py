@@ -144,8 +144,9 @@ def test_settings_schema_lists_every_setting() -> None:
     assert set(put_fields) == set(EDITABLE) | {"drive_credentials"}
 
 
-def test_delete_backup_documents_busy() -> None:
+def test_operations_that_can_be_busy_document_409() -> None:
     assert "409" in SPEC["paths"]["/delete_backup"]["post"]["responses"]
+    assert "409" in SPEC["paths"]["/backup_settings"]["put"]["responses"]
 
 
 @pytest.mark.parametrize(

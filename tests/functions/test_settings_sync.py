@@ -1,19 +1,32 @@
-"""Settings keep the Scheduler job in step; a failure anywhere leaves neither half-saved; Drive
-credentials go to the secrets store only."""
+"""Settings keep the Scheduler backup and cleanup jobs in step; a failure anywhere leaves nothing
+half-saved; one save at a time; Drive credentials are checked and go to the secrets store only; the
+functions use changed Drive settings at once, in every instance."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
+from functions import runtime
+from shared.config import Config
 from shared.dburl import DatabaseURL
-from shared.models import AuditAction
+from shared.errors import BusyError
+from shared.models import AuditAction, BackupSettings
+from shared.schedule_sync import SchedulerJobs, ScheduleSpec, ScheduleSync
+from shared.services.settings import SAVE_LOCK, SAVE_LOCK_TTL, SettingsService
 from tests.fakes.certs_server import CertsServer
+from tests.fakes.drive_fixtures import drive_fake as drive_fake
+from tests.fakes.drive_server import DriveFake
 from tests.fakes.scheduler_server import FakeCloudScheduler
 from tests.functions.conftest import JOB, Api, make_api
 
 CHANGE = {"schedule_enabled": True, "schedule_time": "04:30", "time_zone": "Asia/Tokyo"}
 CREDENTIALS = json.dumps({"client_id": "cid", "client_secret": "very-secret-value", "refresh_token": "rt-42"})
+CLEANUP_JOB = "projects/demo-test/locations/europe-west1/jobs/database-cleanup"
+RETENTION_OFF = {"retention_daily": 0, "retention_weekly": 0, "retention_monthly": 0}
 
 
 def _settings_changes(api: Api) -> int:
@@ -72,3 +85,219 @@ def test_secret_failure_puts_the_job_back(
 def test_test_drive_without_drive_is_a_clear_400(api: Api) -> None:
     answer = api.call("backup_settings", "POST", body={"action": "test_drive"})
     assert answer.status_code == 400 and "Drive" in answer.get_json()["error"]
+
+
+# --- the cleanup job ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def both_jobs(
+    tmp_path: Path, mysql_db: DatabaseURL, certs: CertsServer, scheduler: FakeCloudScheduler
+) -> Iterator[Api]:
+    api = make_api(
+        tmp_path / "home", mysql_db, certs, scheduler, extra={"BACKUP_SCHEDULER_CLEANUP_JOB": CLEANUP_JOB}
+    )
+    scheduler.put_job(CLEANUP_JOB, schedule="30 4 * * *")  # as Terraform creates it
+    scheduler.put_job(JOB)  # clears the recorded calls again
+    yield api
+    runtime.reset()
+
+
+def _state(scheduler: FakeCloudScheduler, job: str) -> tuple[str, str, str]:
+    found = scheduler.job(job)
+    return found["schedule"], found["timeZone"], found["state"]
+
+
+def test_saving_keeps_the_cleanup_job_in_step(both_jobs: Api, scheduler: FakeCloudScheduler) -> None:
+    assert both_jobs.call("backup_settings", "PUT", body=CHANGE).status_code == 200
+    assert _state(scheduler, JOB) == ("30 4 * * *", "Asia/Tokyo", "ENABLED")
+    assert _state(scheduler, CLEANUP_JOB) == ("30 4 * * *", "Asia/Tokyo", "ENABLED")  # its own cron
+    entry = next(log for log in both_jobs.logs() if log.action is AuditAction.SETTINGS_CHANGE)
+    cleanup = {"cron": "30 4 * * *", "time_zone": "Asia/Tokyo", "paused": False}
+    assert entry.details["cleanup_schedule"] == cleanup
+
+    assert both_jobs.call("backup_settings", "PUT", body=RETENTION_OFF).status_code == 200
+    assert _state(scheduler, JOB)[2] == "ENABLED"
+    assert _state(scheduler, CLEANUP_JOB)[2] == "PAUSED"  # a cleanup would delete nothing
+
+    both_jobs.call("backup_settings", "PUT", body={"retention_daily": 7, "schedule_enabled": False})
+    assert _state(scheduler, JOB)[2] == "PAUSED"
+    assert _state(scheduler, CLEANUP_JOB)[2] == "ENABLED"  # manual backups need retention too
+
+
+def test_a_failed_cleanup_job_update_puts_both_jobs_back(
+    both_jobs: Api, scheduler: FakeCloudScheduler
+) -> None:
+    both_jobs.call("backup_settings", "PUT", body={"schedule_enabled": True, **RETENTION_OFF})
+    before = both_jobs.runtime.context.catalog.get_settings()
+    jobs_before = _state(scheduler, JOB), _state(scheduler, CLEANUP_JOB)
+    assert jobs_before == (("0 2 * * *", "UTC", "ENABLED"), ("30 4 * * *", "UTC", "PAUSED"))
+    scheduler.fail("resume")  # the backup job stays enabled; only the cleanup job is resumed
+    answer = both_jobs.call("backup_settings", "PUT", body={"time_zone": "Asia/Tokyo", "retention_daily": 7})
+    assert answer.status_code == 500 and CLEANUP_JOB in answer.get_json()["error"]
+    assert (_state(scheduler, JOB), _state(scheduler, CLEANUP_JOB)) == jobs_before
+    assert both_jobs.runtime.context.catalog.get_settings() == before
+    assert _settings_changes(both_jobs) == 1
+
+
+def test_a_failed_save_puts_both_jobs_back(
+    tmp_path: Path, mysql_db: DatabaseURL, certs: CertsServer, scheduler: FakeCloudScheduler
+) -> None:
+    extra = {"BACKUP_SECRETS": "env", "BACKUP_SCHEDULER_CLEANUP_JOB": CLEANUP_JOB}  # env secrets: read-only
+    api = make_api(tmp_path / "h", mysql_db, certs, scheduler, extra=extra)
+    scheduler.put_job(CLEANUP_JOB, schedule="30 4 * * *")
+    answer = api.call("backup_settings", "PUT", body={**CHANGE, "drive_credentials": CREDENTIALS})
+    assert answer.status_code == 500
+    assert _state(scheduler, JOB) == ("0 2 * * *", "UTC", "PAUSED")
+    assert _state(scheduler, CLEANUP_JOB) == ("30 4 * * *", "UTC", "PAUSED")
+    patched = [call.path.rsplit("/", 1)[-1] for call in scheduler.calls if call.method == "PATCH"]
+    assert patched == ["database-backup", "database-cleanup", "database-cleanup", "database-backup"]
+    assert api.runtime.context.catalog.get_settings() == BackupSettings()
+    runtime.reset()
+
+
+# --- one save at a time ------------------------------------------------------------------------------
+
+
+def test_a_save_while_another_holds_the_lock_is_busy(api: Api, scheduler: FakeCloudScheduler) -> None:
+    ctx = api.runtime.context
+    assert ctx.catalog.acquire_lock(SAVE_LOCK, "another-save", ctx.clock.now(), SAVE_LOCK_TTL)
+    answer = api.call("backup_settings", "PUT", body=CHANGE)
+    assert answer.status_code == 409 and "another settings save" in answer.get_json()["error"]
+    assert not [call for call in scheduler.calls if call.method != "GET"]
+    assert ctx.catalog.get_settings() == BackupSettings()
+    ctx.catalog.release_lock(SAVE_LOCK, "another-save")
+    assert api.call("backup_settings", "PUT", body=CHANGE).status_code == 200
+
+
+class _SaveDuringWrite:
+    """The real Scheduler job, and a second save started while the first is between writing the job and
+    saving the settings (the audit's race)."""
+
+    def __init__(self, job: ScheduleSync) -> None:
+        self.job = job
+        self.second_save: Callable[[], object] | None = None
+        self.second_refused: BusyError | None = None
+
+    def read(self) -> ScheduleSpec | None:
+        return self.job.read()
+
+    def write(self, spec: ScheduleSpec) -> None:
+        self.job.write(spec)
+        save, self.second_save = self.second_save, None
+        if save is not None:
+            try:
+                save()
+            except BusyError as exc:
+                self.second_refused = exc
+
+
+def test_concurrent_saves_cannot_interleave(api: Api, scheduler: FakeCloudScheduler) -> None:
+    job = _SaveDuringWrite(api.runtime.schedule.backup)
+    service = SettingsService(api.runtime.context, SchedulerJobs(backup=job))
+    job.second_save = lambda: service.update({"schedule_time": "05:00"}, "admin-b")
+    service.update({"schedule_enabled": True, "schedule_time": "04:00"}, "admin-a")
+    assert job.second_refused is not None
+    stored = api.runtime.context.catalog.get_settings()
+    assert (stored.schedule_enabled, stored.schedule_time) == (True, "04:00")
+    assert _state(scheduler, JOB) == ("0 4 * * *", "UTC", "ENABLED")
+
+
+# --- Drive credentials are checked -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "credentials", ["oops", "{}", "", "[]", '{"client_id": "c", "client_secret": "very-secret-value"}']
+)
+def test_unusable_drive_credentials_are_refused_before_anything_changes(
+    api: Api, scheduler: FakeCloudScheduler, credentials: str
+) -> None:
+    answer = api.call("backup_settings", "PUT", body={**CHANGE, "drive_credentials": credentials})
+    assert answer.status_code == 400, answer.get_json()
+    assert "client_id, client_secret and refresh_token" in answer.get_json()["fields"]["drive_credentials"]
+    text = answer.get_data(as_text=True)
+    assert "very-secret-value" not in text and "oops" not in text
+    assert not (Path(api.env["BACKUP_SECRETS_DIR"]) / "drive-oauth").exists()
+    assert not [call for call in scheduler.calls if call.method != "GET"]
+    assert api.runtime.context.catalog.get_settings() == BackupSettings()
+
+
+# --- Drive settings take effect at once, in every instance -------------------------------------------
+
+
+def _oauth(fake: DriveFake, refresh_token: str | None = None) -> str:
+    token = refresh_token or fake.refresh_token
+    fields = {"client_id": "cid", "client_secret": "cs", "refresh_token": token, "token_uri": fake.token_uri}
+    return json.dumps(fields)
+
+
+@pytest.fixture
+def drive_api(
+    tmp_path: Path,
+    mysql_db: DatabaseURL,
+    certs: CertsServer,
+    scheduler: FakeCloudScheduler,
+    drive_fake: DriveFake,
+) -> Iterator[Api]:
+    """`local,drive` with Drive switched off in the settings, the refresh token in the secrets folder."""
+    drive_fake.reset()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "drive-oauth").write_text(_oauth(drive_fake))
+    extra = {
+        "BACKUP_STORAGE": "local,drive",
+        "BACKUP_DRIVE_CREDENTIALS": "oauth",
+        "BACKUP_DRIVE_ENDPOINT": drive_fake.api_endpoint,
+        "BACKUP_DRIVE_CA_CERTS": str(drive_fake.tls.cert_path),
+        "BACKUP_DRIVE_FOLDER_ID": drive_fake.add_folder("fallback"),
+    }
+    yield make_api(home, mysql_db, certs, scheduler, extra=extra)
+    runtime.reset()
+
+
+def _test_drive(api: Api) -> dict[str, object]:
+    answer = api.call("backup_settings", "POST", body={"action": "test_drive"})
+    assert answer.status_code == 200, answer.get_json()
+    found: dict[str, object] = answer.get_json()
+    return found
+
+
+def test_drive_settings_take_effect_in_the_saving_instance(drive_api: Api, drive_fake: DriveFake) -> None:
+    assert _test_drive(drive_api)["enabled_for_new_backups"] is False
+    folder = drive_fake.add_folder("chosen")
+    answer = drive_api.call(
+        "backup_settings", "PUT", body={"google_drive_enabled": True, "google_drive_folder_id": folder}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert _test_drive(drive_api)["enabled_for_new_backups"] is True
+    backup = drive_api.call("create_backup").get_json()["backup"]
+    assert {location["kind"] for location in backup["locations"]} == {"local", "drive"}
+    assert [file.name for file in drive_fake.files_in(folder)], "the backup went to the new folder"
+
+    revoked = _oauth(drive_fake, refresh_token="an-old-token")
+    assert drive_api.call("backup_settings", "PUT", body={"drive_credentials": revoked}).status_code == 200
+    check = _test_drive(drive_api)
+    assert check["reachable"] is False and "refresh token" in str(check["message"])
+
+
+def test_drive_settings_take_effect_in_other_instances(drive_api: Api, drive_fake: DriveFake) -> None:
+    other = runtime.Runtime.from_config(Config.from_env(drive_api.env))  # another warm instance
+    folder = drive_fake.add_folder("chosen")
+    body = {"google_drive_enabled": True, "google_drive_folder_id": folder}
+    assert drive_api.call("backup_settings", "PUT", body=body).status_code == 200
+    runtime.install(other)
+    assert _test_drive(drive_api)["enabled_for_new_backups"] is True
+    backup = drive_api.call("create_backup").get_json()["backup"]
+    assert "drive" in {location["kind"] for location in backup["locations"]}
+    assert drive_fake.files_in(folder)
+
+
+def test_clearing_the_only_drive_folder_is_refused(drive_api: Api, drive_fake: DriveFake) -> None:
+    chosen = {"google_drive_folder_id": drive_fake.add_folder("chosen")}
+    assert drive_api.call("backup_settings", "PUT", body=chosen).status_code == 200
+    no_fallback = Config.from_env({**drive_api.env, "BACKUP_DRIVE_FOLDER_ID": ""})
+    runtime.install(runtime.Runtime.from_config(no_fallback))
+    answer = drive_api.call("backup_settings", "PUT", body={"google_drive_folder_id": None})
+    assert answer.status_code == 400, answer.get_json()
+    assert "BACKUP_DRIVE_FOLDER_ID" in answer.get_json()["fields"]["google_drive_folder_id"]
+    assert _test_drive(drive_api)["reachable"] is True  # the next cold start would still work

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from shared.models import BackupSettings
+from shared.schedule_sync import ScheduleSpec, cleanup_schedule_for, schedule_for
+from tests.infra.terraform_console import evaluate_json, terraform_binary
 from tests.infra.terraform_files import local_values, resource, single_block, variables
 
 
@@ -41,3 +48,24 @@ def test_terraform_leaves_what_the_settings_function_manages() -> None:
     job = resource("google_cloud_scheduler_job", "job").body
     lifecycle = single_block(job, "lifecycle")
     assert sorted(lifecycle["ignore_changes"]) == ["paused", "schedule", "time_zone"]
+
+
+needs_terraform = pytest.mark.skipif(terraform_binary() is None, reason="terraform binary not found; skipped")
+
+
+@needs_terraform
+def test_jobs_are_created_as_the_default_settings_describe(tmp_path: Path) -> None:
+    """So that no backup runs until the settings switch the schedule on, retention applies from the start,
+    and the first save of the default settings has nothing to change."""
+    assert resource("google_cloud_scheduler_job", "job").body["paused"] == "${each.value.paused}"
+    jobs = local_values()["scheduled_jobs"]
+    initial = evaluate_json(
+        "{ backup = var.backup_schedule, cleanup = var.cleanup_schedule, time_zone = var.time_zone }",
+        {},
+        tmp_path,
+    )
+    backup = ScheduleSpec(initial["backup"], initial["time_zone"], jobs["backup"]["paused"])
+    cleanup = ScheduleSpec(initial["cleanup"], initial["time_zone"], jobs["cleanup"]["paused"])
+    defaults = BackupSettings()
+    assert schedule_for(defaults) == backup
+    assert cleanup_schedule_for(defaults, cleanup) == cleanup
