@@ -232,3 +232,34 @@ def test_a_restore_whose_lock_passes_to_another_run_stops_and_puts_nothing_back(
         pre = _only_pre_restore_backup(context)
         assert pre.is_protected and pre.restoring is None
         assert _restore_outcome(context, backup.id)["database_as_before"] is False
+
+
+def test_a_restore_stopped_by_system_exit_is_left_for_the_next_run_to_report(
+    backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
+) -> None:
+    """SystemExit (an instance shutting down) leaves no time to put the database back: the restore's mark
+    stays, and the next run on the database reports the restore as interrupted and protects its
+    pre-restore backup."""
+    notifier = RecordingNotifier()
+    context.notifier = notifier
+    _grow(db_url)
+    backup = backups.create("alice")
+    reads = 0
+
+    def shut_down_on_the_second_read(raw: int, stored: int) -> None:
+        nonlocal reads
+        reads += 1
+        if reads == 2:
+            raise SystemExit(143)
+
+    with pytest.raises(SystemExit):
+        restores.restore(backup.id, "alice", progress=shut_down_on_the_second_read)
+    assert _only_pre_restore_backup(context).restoring == backup.id
+
+    backups.create("bob")
+
+    pre = _only_pre_restore_backup(context)
+    assert pre.restoring is None and pre.is_protected
+    outcomes = [log.details.get("outcome") for log in context.catalog.list_logs(backup.id)]
+    assert "interrupted" in outcomes and "failed" not in outcomes
+    assert [mail.backup_id for mail in notifier.sent] == [backup.id]
