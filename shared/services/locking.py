@@ -65,6 +65,9 @@ class DatabaseLock:
                     self._lose("another run has taken it")
                     return
                 refreshed = time.monotonic()
+                if self._stop.is_set():  # the run ended while this refresh was under way, and may have
+                    self._release()  # released the lock already: the refresh must not leave it taken
+                    return
             except Exception:
                 _log.exception("could not refresh the lock on database %r", self._database)
                 if time.monotonic() - refreshed + interval >= ttl:  # it lapses before the next try
@@ -101,4 +104,16 @@ class DatabaseLock:
         self._stop.set()
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=5)
-        self._catalog.release_lock(self._name, self.owner)
+        self._release()
+
+    def _release(self) -> None:
+        """Release the lock; a failure only leaves it to expire after its TTL, so it is logged, and never
+        replaces the outcome of the run."""
+        try:
+            self._catalog.release_lock(self._name, self.owner)
+        except Exception:
+            _log.exception(
+                "could not release the lock on database %r; it expires after %d s",
+                self._database,
+                int(self._ttl.total_seconds()),
+            )
