@@ -87,7 +87,7 @@ class BackupService:
         ctx.catalog.update_backup(backup)
         try:
             self._run(url, backup, progress, time_limit, lock)
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:  # Ctrl-C fails the backup as any error does
             self._fail(backup, actor, exc)
             raise
         ctx.auditor.record(
@@ -146,7 +146,7 @@ class BackupService:
                 )
             )
 
-    def _fail(self, backup: Backup, actor: str, exc: Exception) -> None:
+    def _fail(self, backup: Backup, actor: str, exc: BaseException) -> None:
         ctx = self._ctx
         backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.write_targets)]
         backup.status = BackupStatus.FAILED

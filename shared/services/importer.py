@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from shared.compression import decompress_stream, detect_compression, make_compressor
+from shared.engines.mysql import script
 from shared.errors import InvalidInputError
 from shared.models import (
     AuditAction,
@@ -25,9 +26,15 @@ from shared.services.leftovers import discard_files
 
 _READ_CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
-_MYSQL_MARKERS = (b"-- MariaDB dump", b"-- MySQL dump", b"-- db-backup-service MySQL dump")
+_MYSQL_MARKERS = (b"-- MariaDB dump", b"-- MySQL dump", script.HEADER_PREFIX.encode())
 _POSTGRES_MARKERS = (b"-- PostgreSQL database dump",)
 _MYSQL_DATABASE = re.compile(rb"^-- Host: .*?Database: (\S+)", re.MULTILINE)
+_OWN_MYSQL_DATABASE = re.compile(
+    rb"^"
+    + re.escape(script.HEADER_PREFIX.encode())
+    + rb"`((?:[^`]|``)+)`"
+    + re.escape(script.HEADER_SUFFIX.encode())
+)
 
 
 class ImportService:
@@ -122,6 +129,8 @@ def _identify(sql_head: bytes, path: Path) -> tuple[str, str | None]:
     if any(marker in sql_head for marker in _POSTGRES_MARKERS):
         return "postgresql", None
     if any(marker in sql_head for marker in _MYSQL_MARKERS):
+        if own := _OWN_MYSQL_DATABASE.search(sql_head):
+            return "mysql", own.group(1).replace(b"``", b"`").decode("utf-8", "replace")
         match = _MYSQL_DATABASE.search(sql_head)
         return "mysql", match.group(1).decode("utf-8", "replace") if match else None
     raise InvalidInputError(

@@ -60,7 +60,7 @@ class RestoreService:
                     url, actor, BackupSource.PRE_RESTORE, lock, time_limit=time_limit
                 )
                 stored = open_backup(ctx, backup)
-            except Exception as exc:
+            except (Exception, KeyboardInterrupt) as exc:
                 audit.record(
                     actor,
                     AuditAction.RESTORE,

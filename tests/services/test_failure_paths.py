@@ -263,3 +263,17 @@ def test_a_restore_stopped_by_system_exit_is_left_for_the_next_run_to_report(
     outcomes = [log.details.get("outcome") for log in context.catalog.list_logs(backup.id)]
     assert "interrupted" in outcomes and "failed" not in outcomes
     assert [mail.backup_id for mail in notifier.sent] == [backup.id]
+
+
+def test_ctrl_c_during_a_backup_fails_it_and_leaves_no_file(
+    backups: BackupService, context: ServiceContext
+) -> None:
+    def ctrl_c(raw: int, stored: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backups.create("bob", progress=ctrl_c)
+    [record] = context.catalog.list_backups().backups
+    assert record.status is BackupStatus.FAILED
+    assert record.error_message == "interrupted from the keyboard (Ctrl-C)"
+    assert _stored_files(context) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.catalog.base import BackupFilter
+from shared.clock import FixedClock
 from shared.compression import decompress_stream
 from shared.dburl import DatabaseURL
 from shared.errors import ChecksumMismatchError, InvalidInputError, NotFoundError
@@ -22,6 +24,7 @@ from shared.services.importer import ImportService
 from shared.services.records import RecordService
 from shared.services.restore import RestoreService
 from tests.sample_data import execute, fingerprint
+from tests.services.conftest import make_context
 
 
 def test_property_8_download_returns_valid_file(backups: BackupService, context: ServiceContext) -> None:
@@ -126,6 +129,26 @@ def test_import_of_a_stock_dump_then_restore(
     assert imported.sha256 == hashlib.sha256(dump.read_bytes()).hexdigest()
     execute(db_url, ["DELETE FROM orders"])
     restores.restore(imported.id, "frank")
+    assert fingerprint(db_url) == original
+
+
+def test_import_of_a_file_this_tool_made_into_another_home(
+    backups: BackupService, context: ServiceContext, db_url: DatabaseURL, tmp_path: Path, clock: FixedClock
+) -> None:
+    """A backup file copied from one installation (or downloaded) registers in another and restores."""
+    original = fingerprint(db_url)
+    made = backups.create("alice")
+    location = made.location(StorageKind.LOCAL)
+    assert location is not None
+    copied = tmp_path / "copied.sql.gz"
+    shutil.copy(context.config.local_backup_dir / location.ref, copied)
+    elsewhere = make_context(tmp_path / "elsewhere", db_url, clock)
+    imported = ImportService(elsewhere).import_file(copied, "frank")
+    assert imported.database.engine == db_url.engine
+    if db_url.engine == "mysql":
+        assert imported.database.name == db_url.database
+    execute(db_url, ["DELETE FROM orders"])
+    RestoreService(elsewhere, BackupService(elsewhere)).restore(imported.id, "frank")
     assert fingerprint(db_url) == original
 
 

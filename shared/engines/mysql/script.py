@@ -14,10 +14,15 @@ _RESET_SESSION = (
 )
 
 
+HEADER_PREFIX = "-- MySQL/MariaDB dump of database "
+HEADER_SUFFIX = " by db-backup-service"
+"""The first line of every MySQL dump this tool writes is HEADER_PREFIX + `database` + HEADER_SUFFIX."""
+
+
 def header(database: str, server_version: str) -> bytes:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return (
-        f"-- MySQL/MariaDB dump of database {quote_identifier(database)} by db-backup-service\n"
+        f"{HEADER_PREFIX}{quote_identifier(database)}{HEADER_SUFFIX}\n"
         f"-- Server version: {server_version.replace(chr(10), ' ')}\n"
         f"-- Started: {when}\n"
         "-- Load it with: mariadb --comments DATABASE < FILE\n"
