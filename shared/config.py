@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.compression import make_compressor
 from shared.dburl import DatabaseURL, parse_database_url
 from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, InvalidInputError
 from shared.models import Compression, StorageKind
 from shared.time_limit import SETTING as TIME_LIMIT_SETTING
 
@@ -155,11 +156,12 @@ class Config:
                 "BACKUP_AUTH_DISABLED is set while running in Cloud Run (K_SERVICE is set); "
                 "authentication can only be switched off for local development"
             )
+        compression = _choice(environ, "BACKUP_COMPRESSION", Compression, Compression.GZIP)
         return cls(
             database_url=url,
             home=Path(environ.get("BACKUP_HOME", "").strip() or "./.backups").expanduser(),
-            compression=_choice(environ, "BACKUP_COMPRESSION", Compression, Compression.GZIP),
-            compression_level=_optional_int(environ, "BACKUP_COMPRESSION_LEVEL"),
+            compression=compression,
+            compression_level=_compression_level(environ, compression),
             strip_definers=_bool(environ, "BACKUP_STRIP_DEFINERS", False),
             mysql_readers=_int(environ, "BACKUP_MYSQL_READERS", 3, minimum=1, maximum=8),
             postgres_restore_connections=_int(
@@ -328,6 +330,16 @@ def _optional_int(environ: Mapping[str, str], name: str) -> int | None:
         return int(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {text!r}") from None
+
+
+def _compression_level(environ: Mapping[str, str], compression: Compression) -> int | None:
+    """BACKUP_COMPRESSION_LEVEL, checked against BACKUP_COMPRESSION now rather than when a backup starts."""
+    level = _optional_int(environ, "BACKUP_COMPRESSION_LEVEL")
+    try:
+        make_compressor(compression, level)
+    except InvalidInputError as exc:
+        raise ConfigurationError(f"BACKUP_COMPRESSION_LEVEL: {exc}") from None
+    return level
 
 
 def _optional_path(environ: Mapping[str, str], name: str) -> Path | None:

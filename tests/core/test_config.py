@@ -38,6 +38,8 @@ def test_password_variable_overrides_url_password() -> None:
         ("BACKUP_DATABASE_URL", "ftp://x@y/z"),
         ("BACKUP_COMPRESSION", "rar"),
         ("BACKUP_COMPRESSION_LEVEL", "high"),
+        ("BACKUP_COMPRESSION_LEVEL", "9"),
+        ("BACKUP_COMPRESSION_LEVEL", "-1"),
         ("BACKUP_STRIP_DEFINERS", "maybe"),
         ("BACKUP_LOCK_TTL_SECONDS", "5"),
         ("BACKUP_MYSQL_READERS", "0"),
@@ -83,3 +85,10 @@ def test_user_service_account_and_domain_members_are_accepted() -> None:
     members = ["user:a@example.com", "serviceAccount:sa@p.iam.gserviceaccount.com", "domain:example.com"]
     config = Config.from_env({"BACKUP_PERMISSIONS": json.dumps({"backups.view": members})})
     assert config.auth.permissions == {"backups.view": tuple(members)}
+
+
+def test_compression_level_is_checked_against_its_compression() -> None:
+    zstd_9 = Config.from_env({"BACKUP_COMPRESSION": "zstd", "BACKUP_COMPRESSION_LEVEL": "9"})
+    assert zstd_9.compression_level == 9
+    with pytest.raises(ConfigurationError, match="BACKUP_COMPRESSION_LEVEL: zstd compression level"):
+        Config.from_env({"BACKUP_COMPRESSION": "zstd", "BACKUP_COMPRESSION_LEVEL": "23"})
