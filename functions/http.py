@@ -2,7 +2,8 @@
 
 Errors become status codes here: 400 (bad input, with a message per field), 401, 403, 404, 405, 409
 (busy), 415 (a body not declared as JSON), 500 (a failed operation: its own message, redacted; anything
-unexpected: a reference only).
+unexpected: a reference only), 503 (something the call needs, e.g. Google's token-signing certificates, is
+unreachable right now; with `Retry-After`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from functions.validation import (
 )
 from shared.auth.errors import AuthenticationError, PermissionDeniedError
 from shared.auth.tokens import Caller
-from shared.errors import BackupServiceError, BusyError, InvalidInputError, NotFoundError
+from shared.errors import (
+    BackupServiceError,
+    BusyError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from shared.redaction import redact
 from shared.settings_rules import SettingsValidationError
 
@@ -109,6 +116,15 @@ def serve(request: flask.Request, endpoint: Endpoint, handler: Handler) -> flask
         return response_for_error(exc, endpoint.name)
 
 
+def unavailable_response(exc: ServiceUnavailableError, operation: str) -> flask.Response:
+    message = redact(str(exc))
+    _log.error("%s could not be served (503): %s", operation, message)
+    response = error_response(message, 503)
+    if exc.retry_after_seconds is not None:
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
+
+
 def _params(request: flask.Request, fields: Fields) -> dict[str, Any]:
     raw = request.get_data(cache=True)
     if request.method == "GET":
@@ -143,6 +159,8 @@ def response_for_error(exc: Exception, operation: str) -> flask.Response:
         return error_response(redact(str(exc)), 404)
     if isinstance(exc, BusyError):
         return error_response(redact(str(exc)), 409)
+    if isinstance(exc, ServiceUnavailableError):
+        return unavailable_response(exc, operation)
     reference = uuid.uuid4().hex[:12]
     if isinstance(exc, BackupServiceError):
         _log.error("%s failed (reference %s): %s", operation, reference, redact(str(exc)))

@@ -49,3 +49,11 @@ class ChecksumMismatchError(StorageError):
 
 class TimeLimitError(BackupServiceError):
     """An operation reached its time limit (`BACKUP_TIME_LIMIT_SECONDS`) and was stopped cleanly."""
+
+
+class ServiceUnavailableError(BackupServiceError):
+    """Something the request depends on cannot be reached right now; retrying later may succeed (HTTP 503)."""
+
+    def __init__(self, message: str, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -49,6 +49,12 @@ class Secrets(Protocol):
         ...
 
 
+def without_trailing_newline(value: str) -> str:
+    """`value` less one trailing newline (`\n` or `\r\n`), as `echo value > file` or
+    `echo value | gcloud secrets create NAME --data-file=-` leave one."""
+    return value.removesuffix("\n").removesuffix("\r") if value.endswith("\n") else value
+
+
 def _checked_name(name: str) -> str:
     if not _SECRET_NAME.match(name):
         raise ConfigurationError(
@@ -84,7 +90,7 @@ class EnvironmentSecrets:
 class FileSecrets:
     """Secrets as files in one folder, one file per secret (like secrets mounted into Cloud Run).
 
-    A trailing newline is dropped on read, so `echo value > folder/name` works.
+    One trailing newline is dropped on read, so `echo value > folder/name` works.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -96,7 +102,7 @@ class FileSecrets:
     def get(self, name: str) -> str:
         path = self.path_for(name)
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            return without_trailing_newline(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             raise SecretNotFoundError(f"secret {name!r} is not set: create the file {path}") from None
         except UnicodeDecodeError:
@@ -149,7 +155,8 @@ def build_secret_manager_client(
 
 
 class SecretManagerSecrets:
-    """Secrets in Google Secret Manager; every payload is checked against its CRC32C."""
+    """Secrets in Google Secret Manager; every payload is checked against its CRC32C. One trailing newline
+    is dropped on read, as `FileSecrets` does."""
 
     def __init__(self, client: secretmanager.SecretManagerServiceClient, project: str) -> None:
         self._client = client
@@ -176,7 +183,7 @@ class SecretManagerSecrets:
                 "the checksum Secret Manager sent; retry, and report it if it persists"
             )
         try:
-            return data.decode("utf-8")
+            return without_trailing_newline(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise SecretError(f"secret {name!r} (project {self._project!r}) is not UTF-8 text") from None
 

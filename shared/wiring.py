@@ -6,6 +6,7 @@ server — an emulator or a test fake — and is called with anonymous credentia
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import replace
 from datetime import datetime
@@ -25,7 +26,12 @@ from shared.models import BackupSettings, StorageKind
 from shared.notify.base import Notifier
 from shared.notify.log import LogNotifier
 from shared.notify.safe import SafeNotifier
-from shared.notify.sendgrid import SendGridNotifier, build_sendgrid_client
+from shared.notify.sendgrid import (
+    SENDGRID_HOST,
+    SendGridNotifier,
+    UnsendableNotifier,
+    build_sendgrid_client,
+)
 from shared.schedule_sync import (
     CloudSchedulerSync,
     NoScheduleSync,
@@ -37,6 +43,7 @@ from shared.secrets import (
     EnvironmentSecrets,
     FileSecrets,
     LayeredSecrets,
+    SecretError,
     SecretManagerSecrets,
     Secrets,
     build_secret_manager_client,
@@ -51,6 +58,8 @@ from shared.storage.drive_credentials import (
     service_account_credentials,
 )
 from shared.storage.local import LocalStorage
+
+_log = logging.getLogger("backup.notify")
 
 
 def build_context(config: Config, clock: Clock | None = None) -> ServiceContext:
@@ -178,16 +187,27 @@ def build_drive_storage(config: Config, secrets: Secrets, folder_id: str) -> Dri
 
 
 def build_notifier(config: Config, catalog: Catalog, secrets: Secrets) -> Notifier:
+    """The configured notifier inside `SafeNotifier`. When the SendGrid API key cannot be read, one that
+    logs every notification at CRITICAL with the reason, so that backups still run."""
+    known_secrets = [config.database_url.password] if config.database_url else []
     if config.notifier != "sendgrid":
-        return SafeNotifier(LogNotifier())
-    api_key = secrets.get(config.sendgrid_api_key_secret)
-    client = (
-        build_sendgrid_client(api_key, config.sendgrid_host)
-        if config.sendgrid_host
-        else build_sendgrid_client(api_key)
-    )
+        return SafeNotifier(LogNotifier(), known_secrets=known_secrets)
+    try:
+        api_key = _sendgrid_api_key(secrets, config.sendgrid_api_key_secret)
+    except (SecretError, ConfigurationError) as exc:
+        reason = f"the SendGrid API key could not be read ({exc}); notifications are only logged"
+        _log.critical(reason)
+        return SafeNotifier(UnsendableNotifier(reason), known_secrets=known_secrets)
+    client = build_sendgrid_client(api_key, config.sendgrid_host or SENDGRID_HOST)
     inner = SendGridNotifier(client, config.notify_from, lambda: catalog.get_settings().notification_emails)
-    return SafeNotifier(inner, known_secrets=[api_key])
+    return SafeNotifier(inner, known_secrets=[api_key, *known_secrets])
+
+
+def _sendgrid_api_key(secrets: Secrets, name: str) -> str:
+    api_key = secrets.get(name)
+    if not api_key.strip():
+        raise SecretError(f"secret {name!r} is empty")
+    return api_key
 
 
 def build_schedule_sync(config: Config) -> SchedulerJobs:

@@ -1,6 +1,6 @@
 """Errors of authentication (who are you?) and authorization (may you?); messages stay vague on purpose."""
 
-from shared.errors import BackupServiceError
+from shared.errors import BackupServiceError, ServiceUnavailableError
 
 
 class AuthenticationError(BackupServiceError):
@@ -9,3 +9,8 @@ class AuthenticationError(BackupServiceError):
 
 class PermissionDeniedError(BackupServiceError):
     """A verified caller lacks the operation's permission (HTTP 403)."""
+
+
+class TokenCheckUnavailableError(ServiceUnavailableError):
+    """The token could not be checked at all: no usable signing certificates (HTTP 503). Says nothing about
+    whether the token is valid."""

@@ -16,10 +16,12 @@ LOCAL_DEVELOPER = Caller("local-developer@localhost", CallerKind.USER)
 
 
 def is_allowed(caller: Caller, permission: str, permissions: Mapping[str, Sequence[str]]) -> bool:
-    """Listed as `user:`/`serviceAccount:` member, or by e-mail domain (`domain:example.com`)."""
+    """Listed as `user:`/`serviceAccount:` member, or by Google Workspace domain (`domain:example.com`), as
+    IAM matches it: the token's verified `hd` claim, never the e-mail's domain (a consumer Google account
+    can be registered with any address)."""
     members = {member.lower() for member in permissions.get(permission, ())}
-    domain = caller.email.rpartition("@")[2]
-    return caller.member.lower() in members or f"domain:{domain}" in members
+    in_domain = caller.hosted_domain is not None and f"domain:{caller.hosted_domain}" in members
+    return caller.member.lower() in members or in_domain
 
 
 class AccessGuard:

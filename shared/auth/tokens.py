@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -13,13 +15,16 @@ import requests
 from google.auth import exceptions as google_auth_errors
 from google.oauth2 import id_token
 
-from shared.auth.certs import CachingCertsRequest
+from shared.auth.certs import CachingCertsRequest, CertsPolicy
 from shared.auth.errors import AuthenticationError
+from shared.redaction import MASK, redact
 
 _log = logging.getLogger("backup.auth")
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 SERVICE_ACCOUNT_SUFFIX = ".gserviceaccount.com"
 CLOCK_SKEW_SECONDS = 10
+# google-auth puts the token, or a decoded segment of it, into its messages as a bytes literal.
+_BYTES_LITERAL = re.compile(r"""\bb'(?:[^'\\]|\\.)*'?|\bb"(?:[^"\\]|\\.)*"?""")
 
 
 class CallerKind(StrEnum):
@@ -31,6 +36,9 @@ class CallerKind(StrEnum):
 class Caller:
     email: str
     kind: CallerKind
+    hosted_domain: str | None = None
+    """The token's verified `hd` claim: the Google Workspace (Cloud Identity) domain of the account; None
+    for a consumer Google account or a service account, whatever the domain of its e-mail."""
 
     @property
     def member(self) -> str:
@@ -38,10 +46,10 @@ class Caller:
         return f"{self.kind}:{self.email}"
 
     @classmethod
-    def from_email(cls, email: str) -> Caller:
+    def from_email(cls, email: str, hosted_domain: str | None = None) -> Caller:
         email = email.strip().lower()
         kind = CallerKind.SERVICE_ACCOUNT if email.endswith(SERVICE_ACCOUNT_SUFFIX) else CallerKind.USER
-        return cls(email, kind)
+        return cls(email, kind, (hosted_domain or "").strip().lower() or None)
 
 
 class TokenVerifier:
@@ -49,18 +57,28 @@ class TokenVerifier:
     server's)."""
 
     def __init__(
-        self, audiences: Sequence[str], certs_url: str, session: requests.Session | None = None
+        self,
+        audiences: Sequence[str],
+        certs_url: str,
+        session: requests.Session | None = None,
+        certs_policy: CertsPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` (monotonic seconds) ages the cached certificates; token expiry is checked on wall time."""
         if not audiences:
             raise ValueError("an audience is required to verify ID tokens")
         self._audiences = list(audiences)
         self._certs_url = certs_url
         self._request = CachingCertsRequest(
-            google.auth.transport.requests.Request(session or requests.Session()), certs_url
+            google.auth.transport.requests.Request(session or requests.Session()),
+            certs_url,
+            certs_policy,
+            clock,
         )
 
     def verify(self, token: str) -> Caller:
-        """The caller named by `token`; raises `AuthenticationError` (the reason is logged, not returned)."""
+        """The caller named by `token`; raises `AuthenticationError` (the reason is logged, not returned), or
+        `TokenCheckUnavailableError` when no signing certificates can be had to check it."""
         try:
             try:
                 claims = self._verify(token)
@@ -68,8 +86,9 @@ class TokenVerifier:
                 if "Certificate for key id" not in str(exc) or not self._request.refresh_allowed():
                     raise
                 claims = self._verify(token)  # a key Google published since the certificates were fetched
-        except (ValueError, google_auth_errors.GoogleAuthError) as exc:
-            _log.warning("rejected an ID token: %s", type(exc).__name__ + ": " + str(exc)[:200])
+        except (ValueError, TypeError, google_auth_errors.GoogleAuthError) as exc:
+            # TypeError: google-auth's arithmetic on a signed but malformed claim, e.g. `"exp": "..."`.
+            _log.warning("rejected an ID token: %s", rejection_reason(exc, token))
             raise AuthenticationError("invalid or expired ID token") from None
         return caller_from_claims(claims)
 
@@ -84,6 +103,12 @@ class TokenVerifier:
         return claims
 
 
+def rejection_reason(error: Exception, token: str) -> str:
+    """google-auth's reason, without the token or any part of it."""
+    text = redact(f"{type(error).__name__}: {error}", [token])
+    return _BYTES_LITERAL.sub("b'" + MASK + "'", text)[:200]
+
+
 def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     """The checks `verify_token` leaves to us: Google as issuer, an e-mail, and that it is verified."""
     if claims.get("iss") not in GOOGLE_ISSUERS:
@@ -96,7 +121,8 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     if claims.get("email_verified") is not True:
         _log.warning("rejected an ID token whose e-mail %s is not verified", email)
         raise AuthenticationError("invalid or expired ID token")
-    return Caller.from_email(email)
+    hosted_domain = claims.get("hd")
+    return Caller.from_email(email, hosted_domain if isinstance(hosted_domain, str) else None)
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from html import escape
 
@@ -58,6 +59,12 @@ class Mail:
     html: str
 
 
+def header_text(value: str) -> str:
+    """`value` fit for a mail header: control characters and line or paragraph separators (CR and LF
+    percent-decoded from a database URL, say) become spaces, so a header cannot be split or injected."""
+    return "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in value)
+
+
 def headline(kind: NotificationKind) -> str:
     return _HEADLINES[kind]
 
@@ -89,7 +96,9 @@ def facts(notification: Notification) -> list[tuple[str, str]]:
 
 def render(notification: Notification) -> Mail:
     database = notification.database
-    subject = redact(f"[DB backup] {_HEADLINES[notification.kind]}: {database.engine} {database.name}")
+    subject = header_text(
+        redact(f"[DB backup] {_HEADLINES[notification.kind]}: {database.engine} {database.name}")
+    )
     lines = facts(notification)
     text = "\n".join(f"{label}: {value}" for label, value in lines) + "\n"
     rows = "\n".join(

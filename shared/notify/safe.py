@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 from shared.notify.base import Notification, Notifier
 from shared.notify.log import notification_fields
@@ -16,7 +17,8 @@ _log = logging.getLogger("backup.notify")
 class SafeNotifier:
     """Never lets a notification failure turn a success into a failure or hide the error being reported.
 
-    `known_secrets` (e.g. the SendGrid API key) are masked in the logged error on top of the usual redaction.
+    `known_secrets` (e.g. the SendGrid API key, the database password) are masked, on top of the usual
+    redaction, in the notification before it is passed on and in the logged error.
     """
 
     def __init__(
@@ -27,10 +29,20 @@ class SafeNotifier:
         self._known_secrets = tuple(known_secrets)
 
     def send(self, notification: Notification) -> None:
+        notification = self._without_known_secrets(notification)
         try:
             self._inner.send(notification)
         except Exception as error:
             self._report(notification, error)
+
+    def _without_known_secrets(self, notification: Notification) -> Notification:
+        if not self._known_secrets:
+            return notification
+        return replace(
+            notification,
+            error=redact(notification.error, self._known_secrets),
+            facts={label: redact(value, self._known_secrets) for label, value in notification.facts.items()},
+        )
 
     def _report(self, notification: Notification, error: Exception) -> None:
         try:

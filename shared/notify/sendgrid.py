@@ -13,7 +13,7 @@ from sendgrid import SendGridAPIClient
 from shared.errors import BackupServiceError
 from shared.notify.base import Notification
 from shared.notify.log import notification_fields
-from shared.notify.messages import render
+from shared.notify.messages import header_text, render
 from shared.redaction import redact
 
 SENDGRID_HOST = "https://api.sendgrid.com"
@@ -21,7 +21,19 @@ _log = logging.getLogger("backup.notify")
 
 
 class NotificationError(BackupServiceError):
-    """SendGrid did not accept a mail."""
+    """SendGrid did not accept a mail, or no mail can be sent at all."""
+
+
+class UnsendableNotifier:
+    """Stands in when mail cannot be set up (the API key secret missing or unreadable): every `send` raises
+    `NotificationError(reason)`, which `SafeNotifier` logs at CRITICAL with the notification, so the
+    operations run on and each failure is still on record."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def send(self, notification: Notification) -> None:
+        raise NotificationError(f"no mail can be sent: {self._reason}")
 
 
 def build_sendgrid_client(api_key: str, host: str = SENDGRID_HOST) -> SendGridAPIClient:
@@ -66,8 +78,8 @@ class SendGridNotifier:
     def request_body(self, notification: Notification, recipients: Sequence[str]) -> dict[str, Any]:
         mail = render(notification)
         return {
-            "personalizations": [{"to": [{"email": address}]} for address in recipients],
-            "from": {"email": self._sender},
+            "personalizations": [{"to": [{"email": header_text(address)}]} for address in recipients],
+            "from": {"email": header_text(self._sender)},
             "subject": mail.subject,
             "content": [
                 {"type": "text/plain", "value": mail.text},
@@ -108,12 +120,21 @@ _HINTS = {
 }
 
 
+def _error_messages(text: str) -> str:
+    """The messages of SendGrid's `{"errors": [{"message": ...}, ...]}`; the text itself for other bodies."""
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    errors = parsed.get("errors") if isinstance(parsed, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return text
+    return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+
+
 def _explain(status: int, body: bytes | str | None) -> str:
     """SendGrid's own error messages (redacted, shortened) and what to check."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body or ""
-    try:
-        messages = "; ".join(str(e.get("message")) for e in json.loads(text).get("errors", []))
-    except (ValueError, AttributeError):
-        messages = text
+    messages = _error_messages(text)
     hint = _HINTS.get(status, "SendGrid may be having trouble; see status.sendgrid.com")
     return redact(f"SendGrid refused the mail with {status}: {messages[:500]} ({hint})")

@@ -1,9 +1,12 @@
-"""A local Google-certs endpoint for a test RSA key, and a minter of ID tokens signed with that key."""
+"""A local Google-certs endpoint for a test RSA key, and a minter of ID tokens signed with that key; it can be
+told to fail, to answer something else than certificates, or to hang."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -35,14 +38,50 @@ class SigningKey:
         return token.decode()
 
 
+@dataclass(frozen=True)
+class CannedAnswer:
+    status: int
+    body: bytes
+    content_type: str
+
+
 class CertsServer(LocalFake):
-    """Serves `{"kid": "<PEM certificate>"}` for its key at `url`; `mint` makes tokens it vouches for."""
+    """Serves `{"kid": "<PEM certificate>"}` for its key at `url`; `mint` makes tokens it vouches for.
+
+    `answer_with` makes every answer something else (an error, a proxy's page) and `hang` delays each one,
+    until `recover`."""
 
     def __init__(self, audience: str) -> None:
         self.audience = audience
         self.key = SigningKey("test-key-1")
         self.requests = 0
+        self._canned: CannedAnswer | None = None
+        self._delay = 0.0
+        self._stopping = threading.Event()
         self._serve(self._handler(), "fake-certs")
+
+    def answer_with(self, status: int, body: bytes = b"", content_type: str = "text/html") -> None:
+        self._canned = CannedAnswer(status, body, content_type)
+
+    def hang(self, seconds: float) -> None:
+        self._delay = seconds
+
+    def recover(self) -> None:
+        self._canned, self._delay = None, 0.0
+
+    def stop(self) -> None:
+        self._stopping.set()
+        super().stop()
+
+    def answer(self) -> CannedAnswer:
+        """What a GET gets now (after any delay)."""
+        self.requests += 1
+        if self._delay:
+            self._stopping.wait(self._delay)
+        if self._canned is not None:
+            return self._canned
+        body = json.dumps({self.key.kid: self.key.certificate_pem}).encode()
+        return CannedAnswer(200, body, "application/json")
 
     @property
     def url(self) -> str:
@@ -58,7 +97,9 @@ class CertsServer(LocalFake):
         lifetime: int = 600,
         issued_ago: int = 0,
         key: SigningKey | None = None,
+        hosted_domain: str | None = None,
     ) -> str:
+        """`hosted_domain`: the `hd` claim Google adds for a Google Workspace account."""
         now = int(time.time()) - issued_ago
         claims: dict[str, Any] = {
             "iss": issuer,
@@ -70,6 +111,8 @@ class CertsServer(LocalFake):
         }
         if email_verified is not None:
             claims["email_verified"] = email_verified
+        if hosted_domain is not None:
+            claims["hd"] = hosted_domain
         return (key or self.key).sign(claims)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -77,13 +120,15 @@ class CertsServer(LocalFake):
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                server.requests += 1
-                body = json.dumps({server.key.kid: server.key.certificate_pem}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                answer = server.answer()
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", answer.content_type)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None

@@ -1,4 +1,5 @@
-"""A local SendGrid v3 `mail/send` server: records each mail; 401, 500 and slow answers can be injected."""
+"""A local SendGrid v3 `mail/send` server: records each mail; refusals (with any body), slow answers can be
+injected."""
 
 from __future__ import annotations
 
@@ -57,14 +58,14 @@ def validation_errors(body: Any) -> list[str]:
 
 
 class FakeSendGrid(LocalFake):
-    """Accepts mail for `api_key`; `fail_next(status)` and `delay_next(seconds)` inject faults."""
+    """Accepts mail for `api_key`; `fail_next(status, body=...)` and `delay_next(seconds)` inject faults."""
 
     def __init__(self, api_key: str = "SG.fake-key-for-tests.0123456789abcdef") -> None:
         self.api_key = api_key
         self._lock = threading.Lock()
         self.mails: list[RecordedMail] = []
         self.attempts: list[RecordedMail] = []
-        self._failures: list[int] = []
+        self._failures: list[tuple[int, Any]] = []
         self._delays: list[float] = []
         self._stopping = threading.Event()
         self._serve(_handler_for(self), "fake-sendgrid")
@@ -84,15 +85,16 @@ class FakeSendGrid(LocalFake):
             self._failures.clear()
             self._delays.clear()
 
-    def fail_next(self, status: int, times: int = 1) -> None:
+    def fail_next(self, status: int, times: int = 1, body: Any = None) -> None:
+        """`body`: what the refusal carries, as JSON (or as is, for bytes); None: SendGrid's own errors."""
         with self._lock:
-            self._failures.extend([status] * times)
+            self._failures.extend([(status, body)] * times)
 
     def delay_next(self, seconds: float) -> None:
         with self._lock:
             self._delays.append(seconds)
 
-    def receive(self, raw: bytes, authorization: str | None) -> tuple[int, dict[str, Any] | None]:
+    def receive(self, raw: bytes, authorization: str | None) -> tuple[int, Any]:
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
@@ -109,13 +111,22 @@ class FakeSendGrid(LocalFake):
                 "The provided authorization grant is invalid, expired, or revoked"
             )
         if failure is not None:
-            return failure, _errors("Internal server error" if failure >= 500 else "Request rejected")
+            status, body = failure
+            if body is None:
+                body = _errors("Internal server error" if status >= 500 else "Request rejected")
+            return status, body
         problems = validation_errors(body)
         if problems:
             return HTTPStatus.BAD_REQUEST, _errors(*problems)
         with self._lock:
             self.mails.append(attempt)
         return HTTPStatus.ACCEPTED, None
+
+
+def _encoded(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    return json.dumps(body).encode() if body is not None else b""
 
 
 def _handler_for(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
@@ -129,12 +140,12 @@ def _handler_for(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             status: int
-            body: dict[str, Any] | None
+            body: Any
             if urlsplit(self.path).path != "/v3/mail/send":
                 status, body = int(HTTPStatus.NOT_FOUND), _errors(f"no route for POST {self.path}")
             else:
                 status, body = fake.receive(raw, self.headers.get("Authorization"))
-            encoded = json.dumps(body).encode() if body is not None else b""
+            encoded = _encoded(body)
             try:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(encoded)))

@@ -143,10 +143,18 @@ def test_a_permission_never_grants_another(api: Api) -> None:
     assert api.call("download_backup", "GET", query={"id": "x"}, as_="viewer@example.com").status_code == 403
 
 
-def test_domain_members_match_by_email_domain(api: Api) -> None:
+def test_domain_members_match_the_workspace_domain_not_the_email_domain(api: Api) -> None:
+    """As IAM does: `domain:` is the verified `hd` claim of a Google Workspace account."""
     _install_permissions(api, {"backups.view": ["domain:example.com"]})
-    assert api.call("list_backups", "GET", as_="anyone@example.com").status_code == 200
-    assert api.call("list_backups", "GET", as_="anyone@example.org").status_code == 403
+
+    def status(email: str, hosted_domain: str | None = None) -> int:
+        token = api.token(email, hosted_domain=hosted_domain)
+        return api.call("list_backups", "GET", token=token).status_code
+
+    assert status("anyone@example.com", hosted_domain="example.com") == 200
+    assert status("alias@example-brand.test", hosted_domain="Example.com") == 200
+    assert status("anyone@example.com") == 403, "a consumer Google account registered with a company address"
+    assert status("anyone@example.org", hosted_domain="example.org") == 403
 
 
 def test_auth_disabled_locally_warns_on_every_call(

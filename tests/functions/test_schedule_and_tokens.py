@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.auth.errors import AuthenticationError
+from shared.auth.permissions import is_allowed
 from shared.auth.tokens import Caller, CallerKind, bearer_token, caller_from_claims
 from shared.config import Config
 from shared.cron import cron_problem
@@ -70,9 +71,25 @@ def test_claims_we_check_ourselves(claims: dict[str, object]) -> None:
 
 def test_callers_become_members() -> None:
     assert caller_from_claims(GOOD) == Caller("ops@example.com", CallerKind.USER)
+    assert caller_from_claims({**GOOD, "hd": "Example.com"}).hosted_domain == "example.com"
+    assert caller_from_claims({**GOOD, "hd": ["example.com"]}).hosted_domain is None
+    assert caller_from_claims({**GOOD, "hd": " "}).hosted_domain is None
     assert caller_from_claims({**GOOD, "iss": "accounts.google.com"}).member == "user:ops@example.com"
     robot = Caller.from_email("sched@p.iam.gserviceaccount.com")
     assert robot.member == "serviceAccount:sched@p.iam.gserviceaccount.com"
+
+
+@pytest.mark.parametrize(
+    ("caller", "allowed"),
+    [
+        (Caller("a@example.com", CallerKind.USER, hosted_domain="example.com"), True),
+        (Caller("a@example.com", CallerKind.USER), False),
+        (Caller("a@other.test", CallerKind.USER, hosted_domain="example.com"), True),
+        (Caller("a@example.com", CallerKind.USER, hosted_domain="example.org"), False),
+    ],
+)
+def test_domain_members_match_the_hosted_domain(caller: Caller, allowed: bool) -> None:
+    assert is_allowed(caller, "backups.view", {"backups.view": ["domain:example.com"]}) is allowed
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer   ", "Basic abc", "token abc"])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from html import escape
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from shared.models import DatabaseInfo
 from shared.notify import Notification, NotificationKind, backup_failed
 from shared.notify.messages import headline, next_step, render
 from tests.notify.examples import BUILDERS, DATABASE, LEAKY_ERROR, WHEN
@@ -84,3 +88,15 @@ def test_times_are_shown_in_utc() -> None:
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         backup_failed(DATABASE, "x", datetime(2026, 3, 14, 2, 0))
+
+
+def test_line_breaks_in_the_database_name_never_reach_the_subject() -> None:
+    database = DatabaseInfo(engine="mysql", name="shop\r\nBcc: evil@x.test")
+    mail = render(backup_failed(database, "x", WHEN))
+    assert mail.subject == "[DB backup] Backup failed: mysql shop  Bcc: evil@x.test"
+
+
+@given(name=st.text(max_size=40))
+def test_no_subject_holds_a_control_character(name: str) -> None:
+    subject = render(backup_failed(DatabaseInfo(engine="postgresql", name=name), "x", WHEN)).subject
+    assert not any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in subject)

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from shared.models import DatabaseInfo
 from shared.notify import LogNotifier, NotificationKind, SafeNotifier, backup_failed
 from shared.notify.messages import headline, next_step
 from shared.notify.sendgrid import NotificationError, SendGridNotifier, build_sendgrid_client
@@ -127,3 +128,43 @@ def test_log_notifier_writes_one_structured_error_line(caplog: pytest.LogCapture
     assert line["notification"]["facts"] == {"copy kept in": "local storage"}
     assert line["next_step"] == next_step(NotificationKind.DRIVE_UPLOAD_DEGRADED)
     assert "Sup3r-Secret-pw" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"errors": None},
+        {"errors": 5},
+        {"errors": "quota"},
+        {"errors": [1, "two", {"field": "from"}, {"message": "bad sender"}]},
+        {"message": "not SendGrid's shape"},
+        [],
+        b"null",
+        b"<html>Bad gateway</html>",
+        b"",
+    ],
+)
+def test_a_refusal_of_any_shape_is_explained(sendgrid: FakeSendGrid, body: object) -> None:
+    sendgrid.fail_next(502, body=body)
+    with pytest.raises(NotificationError, match="502"):
+        notifier_on(sendgrid).send(backup_failed(DATABASE, "x", WHEN))
+
+
+def test_header_values_never_hold_line_breaks(sendgrid: FakeSendGrid) -> None:
+    database = DatabaseInfo(engine="mysql", name="shop\r\nBcc: evil@x.test")
+    notifier_on(sendgrid).send(backup_failed(database, "x", WHEN))
+    [mail] = sendgrid.mails
+    assert "\r" not in mail.body["subject"] and "\n" not in mail.body["subject"]
+
+
+def test_known_secrets_are_masked_in_the_mail_and_the_log(
+    sendgrid: FakeSendGrid, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = "Odd-Pass-Word-77"
+    notification = backup_failed(DATABASE, f"login with {password} refused", WHEN, backup_id="bk-9")
+    SafeNotifier(notifier_on(sendgrid), known_secrets=[password]).send(notification)
+    [mail] = sendgrid.mails
+    assert password not in json.dumps(mail.body)
+    sendgrid.fail_next(500)
+    SafeNotifier(notifier_on(sendgrid), known_secrets=[password]).send(notification)
+    assert critical_lines(caplog) and password not in caplog.text

@@ -126,3 +126,10 @@ def test_unreachable_secret_manager_is_a_clear_error() -> None:
     client = build_secret_manager_client(AnonymousCredentials(), f"http://127.0.0.1:{closed_port}")  # type: ignore[no-untyped-call]
     with pytest.raises(SecretError, match="unreachable"):
         SecretManagerSecrets(client, PROJECT).get("db-password")
+
+
+def test_a_key_stored_with_echo_reads_back_without_the_newline(
+    secret_manager: FakeSecretManager, manager_secrets: SecretManagerSecrets
+) -> None:
+    secret_manager.put(PROJECT, "sendgrid-api-key", "SG.key-from-echo.0123456789\n")
+    assert manager_secrets.get("sendgrid-api-key") == "SG.key-from-echo.0123456789"

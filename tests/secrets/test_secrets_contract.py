@@ -90,3 +90,14 @@ def test_any_text_round_trips(writable: WritableSecrets, value: str) -> None:
     writable.create("round-trip")
     writable.secrets.add_version("round-trip", value)
     assert writable.secrets.get("round-trip") == value
+
+
+@given(value=values, ending=st.sampled_from(["\n", "\r\n", "\n\n", "\r\n\r\n", ""]))
+def test_one_trailing_newline_is_dropped_everywhere(
+    writable: WritableSecrets, value: str, ending: str
+) -> None:
+    """As `echo VALUE > file` and `echo VALUE | gcloud secrets create NAME --data-file=-` store it."""
+    writable.create("sendgrid-key")
+    writable.secrets.add_version("sendgrid-key", value + ending)
+    expected = value + ending.removesuffix("\n").removesuffix("\r")
+    assert writable.secrets.get("sendgrid-key") == expected
