@@ -4,6 +4,7 @@ and in a storage that a dead run's leftovers are in. Each leaves no file and no 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -97,6 +98,27 @@ def _grow(url: DatabaseURL) -> None:
         )
 
 
+def _on_the_second_read(action: Callable[[], None]) -> ProgressCallback:
+    """A progress callback that runs `action` when the restore reads its second chunk: the database has
+    been changed by then (a MySQL restore drops and loads as it reads)."""
+    reads = 0
+
+    def progress(raw: int, stored: int) -> None:
+        nonlocal reads
+        reads += 1
+        if reads == 2:
+            action()
+
+    return progress
+
+
+def _raise(error: BaseException) -> Callable[[], None]:
+    def action() -> None:
+        raise error
+
+    return action
+
+
 def _only_pre_restore_backup(context: ServiceContext) -> Backup:
     [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
     return pre
@@ -115,17 +137,8 @@ def test_ctrl_c_during_a_restore_puts_the_database_back(
     backup = backups.create("alice")
     execute(db_url, ["DELETE FROM noise WHERE id % 2 = 0"])
     before = fingerprint(db_url)
-    reads = 0
-
-    def ctrl_c_on_the_second_read(raw: int, stored: int) -> None:
-        nonlocal reads
-        reads += 1
-        if reads == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(RestoreError, match="Ctrl-C") as info:
-        restores.restore(backup.id, "alice", progress=ctrl_c_on_the_second_read)
-    assert reads == 2
+        restores.restore(backup.id, "alice", progress=_on_the_second_read(_raise(KeyboardInterrupt())))
     pre = _only_pre_restore_backup(context)
     assert f"put back as it was, from the pre-restore backup {pre.id}" in str(info.value)
     assert fingerprint(db_url) == before
@@ -141,19 +154,16 @@ def test_a_put_back_that_fails_protects_the_pre_restore_backup_and_says_so(
     context.notifier = notifier
     _grow(db_url)
     backup = backups.create("alice")
-    reads = 0
 
-    def damage_the_pre_restore_file_then_fail(raw: int, stored: int) -> None:
-        nonlocal reads
-        reads += 1
-        if reads == 2:
-            location = _only_pre_restore_backup(context).location(StorageKind.LOCAL)
-            assert location is not None
-            (context.config.local_backup_dir / location.ref).write_bytes(b"not the file it was")
-            raise ConnectionResetError(104, "Connection reset by peer")
+    def damage_the_pre_restore_file_then_fail() -> None:
+        location = _only_pre_restore_backup(context).location(StorageKind.LOCAL)
+        assert location is not None
+        (context.config.local_backup_dir / location.ref).write_bytes(b"not the file it was")
+        raise ConnectionResetError(104, "Connection reset by peer")
 
+    progress = _on_the_second_read(damage_the_pre_restore_file_then_fail)
     with pytest.raises(RestoreError, match="could NOT be put back") as info:
-        restores.restore(backup.id, "alice", progress=damage_the_pre_restore_file_then_fail)
+        restores.restore(backup.id, "alice", progress=progress)
     pre = _only_pre_restore_backup(context)
     assert f"restore backup {pre.id} by hand" in str(info.value) and "protected" in str(info.value)
     assert pre.is_protected and pre.restoring is None
@@ -244,16 +254,8 @@ def test_a_restore_stopped_by_system_exit_is_left_for_the_next_run_to_report(
     context.notifier = notifier
     _grow(db_url)
     backup = backups.create("alice")
-    reads = 0
-
-    def shut_down_on_the_second_read(raw: int, stored: int) -> None:
-        nonlocal reads
-        reads += 1
-        if reads == 2:
-            raise SystemExit(143)
-
     with pytest.raises(SystemExit):
-        restores.restore(backup.id, "alice", progress=shut_down_on_the_second_read)
+        restores.restore(backup.id, "alice", progress=_on_the_second_read(_raise(SystemExit(143))))
     assert _only_pre_restore_backup(context).restoring == backup.id
 
     backups.create("bob")
