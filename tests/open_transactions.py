@@ -1,4 +1,5 @@
-"""A session that read a table and keeps its transaction open, as an idle application connection does."""
+"""Another session in the way: one that read a table and keeps its transaction open, as an idle application
+connection does, or one that holds a MySQL table lock."""
 
 from __future__ import annotations
 
@@ -52,3 +53,16 @@ def transaction_reading(url: DatabaseURL, table: str) -> Iterator[int]:
         yield postgres.info.backend_pid
     finally:
         postgres.close()  # no commit: the session may have been ended meanwhile
+
+
+@contextmanager
+def table_locked(url: DatabaseURL, table: str, mode: str = "WRITE") -> Iterator[None]:
+    """`LOCK TABLES <table> <mode>` (MySQL) in a session of its own until the block ends: under WRITE a dump
+    waits to read the table, under READ a restore waits to drop it."""
+    connection = mysql_connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLES `{table}` {mode}")
+        yield
+    finally:
+        connection.close()

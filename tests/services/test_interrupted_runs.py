@@ -10,11 +10,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from shared.catalog.base import BackupFilter
@@ -34,6 +32,7 @@ from shared.wiring import build_context
 from tests.catalog.strategies import make_backup
 from tests.databases import fresh_mysql_database
 from tests.functions.conftest import RecordingNotifier
+from tests.open_transactions import table_locked
 from tests.sample_data import load_sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,18 +56,6 @@ def _next_run(url: DatabaseURL, home: Path) -> tuple[ServiceContext, RecordingNo
     notifier = RecordingNotifier()
     context.notifier = notifier
     return context, notifier
-
-
-@contextmanager
-def _table_locked(url: DatabaseURL, mode: str) -> Iterator[None]:
-    """`LOCK TABLES orders <mode>` in a session of its own, until the block ends."""
-    connection = pymysql.connect(host=url.host, port=url.port, user=url.user, database=url.database)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLES orders {mode}")
-        yield
-    finally:
-        connection.close()
 
 
 def _killed_when(
@@ -115,7 +102,7 @@ def test_a_backup_killed_mid_dump_is_failed_and_mailed_by_the_next_run(
     database: DatabaseURL, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    with _table_locked(database, "WRITE"):  # the dump waits to read the table
+    with table_locked(database, "orders"):  # the dump waits to read the table
         _killed_when(["create"], database, home, _running)
     context, notifier = _next_run(database, home)
     [killed] = context.catalog.list_backups().backups
@@ -139,7 +126,7 @@ def test_a_backup_killed_mid_dump_is_failed_and_mailed_by_the_next_run(
 def test_a_backup_killed_mid_dump_can_be_deleted_at_once(database: DatabaseURL, tmp_path: Path) -> None:
     """No need to wait for the next backup: deleting the record finds its run gone, fails it, then deletes."""
     home = tmp_path / "home"
-    with _table_locked(database, "WRITE"):
+    with table_locked(database, "orders"):
         _killed_when(["create"], database, home, _running)
     context, notifier = _next_run(database, home)
     [killed] = context.catalog.list_backups().backups
@@ -171,7 +158,8 @@ def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
     home = tmp_path / "home"
     context, _ = _next_run(database, home)
     backup = BackupService(context).create("alice")
-    with _table_locked(database, "READ"):  # the pre-restore dump reads it; the restore cannot drop it
+    # The pre-restore dump reads the table; the restore cannot drop it.
+    with table_locked(database, "orders", "READ"):
         _killed_when(["restore", backup.id, "--force"], database, home, _restoring)
     context, notifier = _next_run(database, home)
     [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
