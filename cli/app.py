@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from cli.exit_codes import EXIT_STDOUT_CLOSED
 from shared.config import Config
 from shared.services.backups import BackupService
 from shared.services.cleanup import CleanupService
@@ -30,6 +32,14 @@ class Result:
     text: str = ""
     exit_code: int = 0
     """Non-zero when the command ran but did not fully succeed (e.g. a cleanup with failures)."""
+    error: str = ""
+    """Why, when `exit_code` is not 0: its first line goes to stderr, and the whole of it into the JSON as
+    `error`, with `exit_code`, as for every other error."""
+
+    def json_data(self) -> Mapping[str, Any]:
+        if not self.exit_code:
+            return self.data
+        return {**self.data, "error": self.error, "exit_code": self.exit_code}
 
 
 @dataclass
@@ -82,9 +92,38 @@ class App:
     def settings(self) -> SettingsService:
         return SettingsService(self.context, build_schedule_sync(self.config))
 
-    def emit(self, result: Result) -> None:
+    def emit(self, result: Result) -> int:
+        """Print the result; returns the exit code."""
+        if result.exit_code:
+            sys.stderr.write(f"error: {first_line(result.error)}\n")
+            sys.stderr.flush()
+        try:
+            self._write(result)
+        except BrokenPipeError:
+            return _stdout_closed(result)
+        return result.exit_code
+
+    def _write(self, result: Result) -> None:
         if self.as_json:
-            sys.stdout.write(json.dumps(result.data, default=str, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(result.json_data(), default=str, ensure_ascii=False) + "\n")
         elif result.text:
             sys.stdout.write(result.text.rstrip("\n") + "\n")
         sys.stdout.flush()
+
+
+def first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "failed"
+
+
+def _stdout_closed(result: Result) -> int:
+    """Nobody reads stdout any more (`main.py list | head -1`): say so in one line, without hiding how the
+    command itself ended, and exit as a program stopped by SIGPIPE would (or with the command's own
+    failure)."""
+    # Python flushes stdout once more on exit; pointing it at /dev/null keeps that from failing again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    ended = "failed, as said above" if result.exit_code else "completed"
+    sys.stderr.write(f"warning: stdout was closed before the output could be written; the command {ended}\n")
+    return result.exit_code or EXIT_STDOUT_CLOSED

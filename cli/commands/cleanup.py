@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.app import App, Result
+from cli.exit_codes import EXIT_FAILED
 from shared.services.cleanup import CleanupResult
 
 
@@ -20,8 +21,14 @@ def register(
 
 def run(args: argparse.Namespace, app: App) -> Result:
     result = app.cleanup.run(app.actor, dry_run=args.dry_run)
-    failed = 1 if result.failures else 0
-    return Result(result.to_dict(), _describe(result), exit_code=failed)
+    if not result.failures:
+        return Result(result.to_dict(), _describe(result))
+    return Result(result.to_dict(), _describe(result), exit_code=EXIT_FAILED, error=_failed(result))
+
+
+def _failed(result: CleanupResult) -> str:
+    failures = "; ".join(f"{failure.backup_id}: {failure.error}" for failure in result.failures)
+    return f"cleanup could not delete {len(result.failures)} backup(s): {failures}"
 
 
 def _describe(result: CleanupResult) -> str:

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, app: App) -> Result:
         _confirm(app, backup.id)
     progress = ProgressLine("restore")
     try:
-        outcome = app.restores.restore(backup.id, app.actor, progress.callback())
+        outcome = app.restores.restore(backup.id, app.actor, phase_progress=progress.phase_callback())
     finally:
         progress.finish()
     data = {

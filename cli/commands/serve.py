@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
+import socket
+import threading
 from collections.abc import Callable
 
 import flask
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from cli.app import App, Result
+from shared.errors import InvalidInputError
 
 _log = logging.getLogger("backup.serve")
 
@@ -18,8 +24,18 @@ def register(
 ) -> None:
     parser = sub.add_parser("serve", parents=[common], help="run all functions locally on one port")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument("--port", type=_port, default=8080, help="port, 1-65535 (default 8080)")
     parser.set_defaults(run=run)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
 
 
 def build_app() -> flask.Flask:
@@ -41,12 +57,43 @@ def _view(handler: Callable[[flask.Request], flask.Response]) -> Callable[[], fl
 
 
 def run(args: argparse.Namespace, app: App) -> Result:
+    """Serve until Ctrl-C or SIGTERM, which end the command as an interruption (exit 130)."""
     from functions import runtime
     from functions.registry import FUNCTIONS
 
+    listening = _listen(args.host, args.port)
     runtime.install(runtime.Runtime.from_config(app.config, app.context))
-    server = build_app()
-    logging.getLogger().setLevel(logging.INFO)
+    server = make_server(args.host, args.port, build_app(), threaded=True, fd=listening.fileno())
+    listening.close()  # the server holds its own duplicate
+    logging.getLogger().setLevel(logging.INFO)  # werkzeug's request lines, on stderr
     _log.warning("serving %s on http://%s:%d/<function>", ", ".join(FUNCTIONS), args.host, args.port)
-    server.run(host=args.host, port=args.port, threaded=True)
+    _serve_until_interrupted(server)
     return Result({"served": list(FUNCTIONS)}, "stopped")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket; one that cannot be had (port in use, no such address) is the user's to fix."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        code = exc.errno or 0  # a failed host-name lookup's is negative, no errno
+        # create_server's strerror repeats the address, so take the system's words where there are any
+        reason = os.strerror(code) if code > 0 else exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason += " (another program listens there; stop it or choose another --port)"
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {reason}") from exc
+
+
+def _serve_until_interrupted(server: BaseWSGIServer) -> None:
+    """Serve on a thread of its own: werkzeug's loop swallows KeyboardInterrupt, which here must end the
+    command, with the signal that raised it."""
+    worker = threading.Thread(target=server.serve_forever, name="http-server", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.5)
+    finally:
+        # shutdown() waits for the loop to notice; on a thread of its own it cannot hang the exit.
+        threading.Thread(target=server.shutdown, name="http-shutdown", daemon=True).start()
+        worker.join(5)

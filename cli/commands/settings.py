@@ -18,13 +18,22 @@ def register(
 
 def run(args: argparse.Namespace, app: App) -> Result:
     if args.set:
-        changes = dict(_split(item) for item in args.set)
+        changes = _changes(args.set)
         settings = app.settings.update(changes, app.actor)
     else:
         settings = app.settings.get()
     data = settings.to_dict()
     text = "\n".join(f"{key:<24} {value}" for key, value in data.items())
     return Result(data, text)
+
+
+def _changes(items: list[str]) -> dict[str, str]:
+    changes: dict[str, str] = {}
+    for key, value in map(_split, items):
+        if key in changes:
+            raise InvalidInputError(f"--set {key} is given more than once; give each setting once")
+        changes[key] = value
+    return changes
 
 
 def _split(item: str) -> tuple[str, str]:

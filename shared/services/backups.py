@@ -168,8 +168,8 @@ class BackupService:
 
 def describe_error(exc: BaseException) -> str:
     """The error as recorded in a backup's metadata and the audit log: redacted, at most 2000 characters."""
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted from the keyboard (Ctrl-C)"
+    if isinstance(exc, KeyboardInterrupt):  # the command line raises it for SIGTERM too, naming the signal
+        return f"interrupted ({exc})" if str(exc) else "interrupted from the keyboard (Ctrl-C)"
     text = str(exc).strip()
     if not text:
         text = type(exc).__name__

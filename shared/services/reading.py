@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from shared.errors import ChecksumMismatchError, InvalidInputError, NotFoundError
 from shared.models import Backup, BackupStatus, StorageKind
+from shared.pipeline import ProgressCallback
 from shared.services.context import ServiceContext
 from shared.time_limit import TimeLimit
 
@@ -49,10 +50,18 @@ def verified(chunks: Iterable[bytes], sha256: str, size: int | None, backup_id: 
         )
 
 
-def verify_backup_file(ctx: ServiceContext, backup: Backup, time_limit: TimeLimit | None = None) -> None:
-    """Read the whole file once and check it, before anything depends on it."""
+def verify_backup_file(
+    ctx: ServiceContext,
+    backup: Backup,
+    time_limit: TimeLimit | None = None,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Read the whole file once and check it, before anything depends on it; `progress` counts its bytes."""
     chunks = open_backup(ctx, backup)
     if time_limit is not None:
         chunks = time_limit.guard(chunks, f"checking the file of backup {backup.id}")
-    for _ in chunks:
-        pass
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        if progress is not None:
+            progress(done, done)

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 
 from shared.catalog.base import Catalog
 from shared.compression import decompress_stream
@@ -24,6 +25,18 @@ from shared.time_limit import Reserve
 _log = logging.getLogger("backup.restore")
 
 
+class RestorePhase(StrEnum):
+    CHECK = "checking the file"
+    PRE_RESTORE_BACKUP = "pre-restore backup"
+    LOAD = "restoring"
+    PUT_BACK = "putting the database back"
+
+
+PhaseProgress = Callable[[RestorePhase, int, int], None]
+"""Called with the phase under way and its (bytes read, bytes stored) so far; each phase counts from 0.
+Reading a stored file counts its compressed bytes, as read and as stored."""
+
+
 @dataclass(frozen=True)
 class RestoreOutcome:
     backup: Backup
@@ -35,9 +48,17 @@ class RestoreService:
         self._ctx = context
         self._backups = backups
 
-    def restore(self, backup_id: str, actor: str, progress: ProgressCallback | None = None) -> RestoreOutcome:
+    def restore(
+        self,
+        backup_id: str,
+        actor: str,
+        progress: ProgressCallback | None = None,
+        *,
+        phase_progress: PhaseProgress | None = None,
+    ) -> RestoreOutcome:
         """Replace the configured database's contents with backup `backup_id`.
 
+        `progress` follows the load only (`RestorePhase.LOAD`); `phase_progress` every phase.
         Raises `RestoreError` when the restore fails; the message says whether the database was put
         back from the pre-restore backup, and gives both errors when that failed too."""
         ctx = self._ctx
@@ -55,9 +76,14 @@ class RestoreService:
             settle_interrupted_runs(ctx, url, actor)
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
             try:
-                verify_backup_file(ctx, backup, time_limit)
+                verify_backup_file(ctx, backup, time_limit, _phase(RestorePhase.CHECK, phase_progress))
                 pre = self._backups.create_while_locked(
-                    url, actor, BackupSource.PRE_RESTORE, lock, time_limit=time_limit
+                    url,
+                    actor,
+                    BackupSource.PRE_RESTORE,
+                    lock,
+                    progress=_phase(RestorePhase.PRE_RESTORE_BACKUP, phase_progress),
+                    time_limit=time_limit,
                 )
                 stored = open_backup(ctx, backup)
             except (Exception, KeyboardInterrupt) as exc:
@@ -73,14 +99,14 @@ class RestoreService:
             engine = ctx.engine_factory(url)
             # A restore that commits as it goes stops early enough to leave time for putting it back.
             reserve = None if engine.restores_in_one_transaction else put_back_reserve(pre.raw_size or 0)
-            sql = decompress_stream(_counting(stored, progress))
+            sql = decompress_stream(_counting(stored, _phase(RestorePhase.LOAD, phase_progress, progress)))
             with _restoring(ctx.catalog, pre, backup.id):
                 try:
                     engine.restore(lock.guard(time_limit.guard(sql, "the restore", reserve)))
                 # Ctrl-C on the command line is a failure like any other: the database is put back.
                 except (Exception, KeyboardInterrupt) as first:
                     unchanged = isinstance(first, RestoreError) and first.database_unchanged
-                    put_back_error = None if unchanged else self._put_back(pre, first)
+                    put_back_error = None if unchanged else self._put_back(pre, first, phase_progress)
                     message = _failure_message(pre, first, unchanged, put_back_error)
                     if put_back_error is not None:
                         _keep_for_hand_restore(pre, backup.id)
@@ -109,13 +135,18 @@ class RestoreService:
             )
             return RestoreOutcome(backup, pre)
 
-    def _put_back(self, pre: Backup, first: BaseException) -> str | None:
+    def _put_back(
+        self, pre: Backup, first: BaseException, phase_progress: PhaseProgress | None
+    ) -> str | None:
         """Restore the pre-restore backup; None when that worked, else why not."""
         if isinstance(first, LockLostError):
             return "it was not tried, since another run may be working on the database now"
         url = self._ctx.config.require_database()
+        progress = _phase(RestorePhase.PUT_BACK, phase_progress)
         try:
-            self._ctx.engine_factory(url).restore(decompress_stream(open_backup(self._ctx, pre)))
+            self._ctx.engine_factory(url).restore(
+                decompress_stream(_counting(open_backup(self._ctx, pre), progress))
+            )
         except Exception as second:
             return _sentence(second)
         return None
@@ -192,6 +223,21 @@ def put_back_reserve(pre_restore_sql_bytes: int) -> Reserve:
 def _sentence(error: BaseException) -> str:
     """The error's description without a final full stop, for a message that goes on after it."""
     return describe_error(error).rstrip(". ")
+
+
+def _phase(
+    phase: RestorePhase, phase_progress: PhaseProgress | None, also: ProgressCallback | None = None
+) -> ProgressCallback | None:
+    """The progress callback of one phase: `phase_progress` told which phase it is, then `also`."""
+    if phase_progress is None:
+        return also
+
+    def report(read: int, stored: int) -> None:
+        phase_progress(phase, read, stored)
+        if also is not None:
+            also(read, stored)
+
+    return report
 
 
 def _counting(chunks: Iterator[bytes], progress: ProgressCallback | None) -> Iterator[bytes]:

@@ -4,73 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import pty
-import select
-import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from shared.dburl import DatabaseURL
-from tests.databases import fresh_mysql_database
+from tests.cli.running import Cli, on_terminal, with_tmpfs
 from tests.fakes.scheduler_server import FakeCloudScheduler
-from tests.sample_data import execute, fingerprint, load_sample
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def json(self) -> Any:
-        lines = [line for line in self.stdout.splitlines() if line.strip()]
-        assert len(lines) == 1, f"expected exactly one JSON line, got {self.stdout!r}"
-        return json.loads(lines[0])
-
-
-@dataclass
-class Cli:
-    env: dict[str, str]
-
-    def __call__(self, *args: str, stdin: str | None = None) -> Run:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            input=stdin,
-            timeout=300,
-        )
-        return Run(done.returncode, done.stdout, done.stderr)
-
-
-def _url_text(url: DatabaseURL) -> str:
-    return f"mysql://{url.user}@{url.host}:{url.port}/{url.database}"
-
-
-@pytest.fixture
-def database() -> Iterator[DatabaseURL]:
-    with fresh_mysql_database("cli") as url:
-        load_sample(url)
-        yield url
-
-
-@pytest.fixture
-def cli(tmp_path: Path, database: DatabaseURL) -> Cli:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP_")}
-    env.update(BACKUP_DATABASE_URL=_url_text(database), BACKUP_HOME=str(tmp_path / "home"))
-    return Cli(env)
+from tests.sample_data import execute, fingerprint
 
 
 def test_full_cycle_with_json(cli: Cli, database: DatabaseURL, tmp_path: Path) -> None:
@@ -163,6 +105,11 @@ def test_import_then_show(cli: Cli, database: DatabaseURL, tmp_path: Path) -> No
         (["import", "/no/such/file.sql.gz"], 2, "is not a file"),
         (["import", "--created-at", "yesterday", "/etc/hostname"], 2, "--created-at"),
         (["settings", "--set", "nonsense"], 2, "KEY=VALUE"),
+        (["import", "--created-at", "0001-01-01T00:00:00+01:00", "/etc/hostname"], 2, "out of range"),
+        (["import", "--created-at", "1969-12-31T23:59:59Z", "/etc/hostname"], 2, "before 1970"),
+        (["import", "--created-at", "2099-01-01T00:00:00Z", "/etc/hostname"], 2, "in the future"),
+        (["settings", "--set", "retention_daily=1", "--set", "retention_daily=2"], 2, "retention_daily"),
+        (["drive-test"], 2, "not configured"),
     ],
 )
 def test_bad_input_is_one_clear_line(cli: Cli, args: list[str], code: int, message: str) -> None:
@@ -207,29 +154,11 @@ def test_debug_shows_the_traceback(cli: Cli) -> None:
     assert run.code == 4 and "Traceback" in run.stderr
 
 
-def test_full_disk_fails_the_backup_and_leaves_no_file(
-    cli: Cli, database: DatabaseURL, tmp_path: Path
-) -> None:
+def test_full_disk_fails_the_backup_and_leaves_no_file(cli: Cli, database: DatabaseURL) -> None:
     """BACKUP_HOME/files is a 256 KiB tmpfs (a private mount namespace); the dump is ~2 MB of random data."""
-    if shutil.which("unshare") is None:
-        pytest.skip("LOUD SKIP: `unshare` is missing, so no small file system can be mounted here")
     execute(database, ["CREATE TABLE noise AS SELECT seq, RANDOM_BYTES(1000) AS payload FROM seq_1_to_2000"])
-    files = tmp_path / "home" / "files"
-    files.mkdir(parents=True)
-    script = (
-        'mount -t tmpfs -o size=256k tmpfs "$1" || exit 99; '
-        '"$2" "$3" create --json; code=$?; echo "LEFTOVER:$(ls -A "$1" | tr "\\n" " ")"; exit $code'
-    )
-    done = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", script, "sh", str(files), sys.executable, str(ROOT / "main.py")],
-        env=cli.env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode == 99:
-        pytest.skip(f"LOUD SKIP: cannot mount a test tmpfs here: {done.stderr.strip()}")
-    assert done.returncode == 1, done.stderr
+    done = with_tmpfs(cli, cli.files, "size=256k", "create", "--json")
+    assert done.code == 1, done.stderr
     assert "disk is full" in done.stderr
     assert done.stdout.strip().endswith("LEFTOVER:")
     [record] = cli("list", "--json").json["backups"]
@@ -239,29 +168,9 @@ def test_full_disk_fails_the_backup_and_leaves_no_file(
 
 def test_progress_line_shows_on_a_terminal_only(cli: Cli, database: DatabaseURL) -> None:
     execute(database, ["CREATE TABLE noise AS SELECT seq, RANDOM_BYTES(1000) AS payload FROM seq_1_to_20000"])
-    controller, terminal = pty.openpty()
-    try:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "main.py"), "create", "--json"],
-            env=cli.env,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            timeout=300,
-        )
-        os.close(terminal)
-        shown = b""
-        while select.select([controller], [], [], 0.5)[0]:
-            try:
-                piece = os.read(controller, 65536)
-            except OSError:
-                break
-            if not piece:
-                break
-            shown += piece
-    finally:
-        os.close(controller)
-    assert done.returncode == 0
-    assert b"backup: " in shown and b"read" in shown and b"/s" in shown
+    done = on_terminal(cli, "create", "--json")
+    assert done.code == 0
+    assert "backup: " in done.shown and "read" in done.shown and "/s" in done.shown
     assert json.loads(done.stdout)["status"] == "completed"
     quiet = cli("create", "--json")
     assert quiet.code == 0 and "read" not in quiet.stderr
