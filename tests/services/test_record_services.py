@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
+import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,3 +177,21 @@ def test_import_refuses_what_is_not_a_complete_dump(
 def test_import_of_a_missing_file(context: ServiceContext, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="is not a file"):
         ImportService(context).import_file(tmp_path / "nope.sql.gz", "frank")
+
+
+def test_an_import_the_catalog_refuses_to_record_leaves_no_file(tmp_path: Path, clock: FixedClock) -> None:
+    """The file is stored before its record is added: when adding the record fails, the stored copy goes
+    too, or it would be a file that no record names, kept for ever."""
+    context = make_context(tmp_path / "home", None, clock)
+    context.catalog.list_backups()  # the catalog's tables exist
+    with sqlite3.connect(context.config.catalog_path) as refusing:
+        refusing.executescript(
+            "CREATE TABLE spare (a int); CREATE TRIGGER no_new_backups BEFORE INSERT ON backups "
+            "BEGIN INSERT INTO spare VALUES (1); END; DROP TABLE spare"
+        )
+    dump = tmp_path / "stock.sql"
+    dump.write_bytes(b"-- MariaDB dump 10.19\nCREATE TABLE t (a int);\n")
+    with pytest.raises(Exception, match="no such table"):  # the catalog broke after it was opened
+        ImportService(context).import_file(dump, "frank")
+    assert list(context.config.local_backup_dir.iterdir()) == []
+    assert not any(log.action is AuditAction.IMPORT for log in context.catalog.list_logs())
