@@ -1,10 +1,12 @@
 """`scheduled_backup`: Cloud Scheduler's target; one backup per scheduled run however often it retries.
 
-Answers: 201 with the new backup; 200 with the backup an earlier attempt made; 409 while another attempt
-of the same run is still going (non-2xx, so Scheduler tries again later rather than counting the run done);
-a failed backup answers with its error's status (409 when the database is busy, 400 or 404 for bad input
-or a missing file, else 500), so Scheduler retries. A manual `gcloud functions call` has no Scheduler
-headers and names the run with `run_key` instead; the Terraform jobs also send `{"job": <full name>}`.
+Answers: 201 with the new backup; 200 with the backup an earlier attempt made; 200 `skipped` with a
+`reason`, and no backup, while the settings have `schedule_enabled` off (logged and audited; a 2xx, so
+Scheduler does not retry); 409 while another attempt of the same run is still going (non-2xx, so Scheduler
+tries again later rather than counting the run done); a failed backup answers with its error's status (409
+when the database is busy, 400 or 404 for bad input or a missing file, else 500), and so do settings that
+cannot be read, so Scheduler retries. A manual `gcloud functions call` has no Scheduler headers and names
+the run with `run_key` instead; the Terraform jobs also send `{"job": <full name>}`.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ def _run(call: Call) -> flask.Response:
     if outcome.state == "completed":
         assert outcome.backup is not None
         return json_response({"status": "completed", "backup": outcome.backup.to_dict()}, 201)
+    if outcome.state == "skipped":
+        return json_response({"status": "skipped", "reason": outcome.reason})
     if outcome.state == "already_done":
         return json_response({"status": "already_done", "backup_id": outcome.backup_id})
     if outcome.state == "in_progress":

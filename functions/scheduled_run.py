@@ -3,6 +3,10 @@
 The claim key is the Scheduler job + schedule time, so every retry of one run shares it: a retry after
 a success gets the backup that was made; a retry while an attempt still runs is told so; a retry after
 a failure runs again. The failure mail goes out once, from the final attempt.
+
+A run while the settings have `schedule_enabled` off takes no backup and claims nothing (so a retry of the
+same run once they are on again takes it); it is logged and audited as skipped. Settings that cannot be
+read fail the run, so Scheduler retries.
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ from datetime import datetime, timedelta
 
 from shared.catalog.base import RunClaim, RunClaimState
 from shared.errors import BusyError
-from shared.models import Backup, BackupSource, DatabaseInfo
+from shared.models import AuditAction, Backup, BackupSource, DatabaseInfo
 from shared.notify.base import scheduled_backup_failed
 from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
 
 _log = logging.getLogger("backup.scheduled")
+
+SCHEDULE_OFF_REASON = (
+    "scheduled backups are turned off in the settings (schedule_enabled is false); turn them on with "
+    'backup_settings (PUT {"schedule_enabled": true}) or `python main.py settings --set '
+    "schedule_enabled=true`, or take an on-demand backup with create_backup"
+)
 
 
 @dataclass(frozen=True)
@@ -34,15 +44,20 @@ class ScheduledRun:
 @dataclass(frozen=True)
 class RunOutcome:
     state: str
-    """`completed`, `already_done`, `in_progress` or `failed`."""
+    """`completed`, `already_done`, `in_progress`, `skipped` (the schedule is off) or `failed`."""
     backup: Backup | None = None
     backup_id: str | None = None
     error: Exception | None = None
     attempt: int = 0
     final: bool = False
+    reason: str | None = None
+    """Why a `skipped` run took no backup."""
 
 
 def run_scheduled_backup(ctx: ServiceContext, run: ScheduledRun, actor: str, max_retries: int) -> RunOutcome:
+    """Raises what reading the settings raised: unknown settings are neither a skip nor a backup."""
+    if not ctx.catalog.get_settings().schedule_enabled:
+        return _skip(ctx, run, actor)
     owner = f"scheduled-{uuid.uuid4().hex}"
     claim = ctx.catalog.claim_run(run.key, owner, ctx.clock.now(), ctx.lock_ttl)
     if claim.state is RunClaimState.DONE:
@@ -70,6 +85,27 @@ def run_scheduled_backup(ctx: ServiceContext, run: ScheduledRun, actor: str, max
     if not ctx.catalog.finish_run(run.key, owner, backup.id, succeeded=True):
         _log.error("scheduled run %s: the claim was taken over while backup %s ran", run.key, backup.id)
     return RunOutcome("completed", backup=backup, backup_id=backup.id, attempt=attempt)
+
+
+def _skip(ctx: ServiceContext, run: ScheduledRun, actor: str) -> RunOutcome:
+    when = run.scheduled_for.isoformat() if run.scheduled_for else None
+    _log.warning(
+        "scheduled backup %s (scheduled for %s) skipped: schedule_enabled is false in the settings, yet the "
+        "run was triggered (saving the settings pauses the Scheduler job only when "
+        "BACKUP_SCHEDULER_BACKUP_JOB is set; the job may also have been resumed or run by hand)",
+        run.key,
+        when or "a manual run",
+    )
+    details = {
+        "outcome": "skipped",
+        "reason": SCHEDULE_OFF_REASON,
+        "source": str(BackupSource.SCHEDULED),
+        "run_key": run.key,
+        "scheduled_for": when,
+        "retry_count": run.retry_count,
+    }
+    ctx.auditor.record(actor, AuditAction.CREATE, None, details, severity="WARNING")
+    return RunOutcome("skipped", reason=SCHEDULE_OFF_REASON)
 
 
 def _attempt_number(claim: RunClaim, run: ScheduledRun) -> int:

@@ -179,3 +179,11 @@ def api(
 ) -> Iterator[Api]:
     yield make_api(tmp_path / "home", mysql_db, certs, scheduler)
     runtime.reset()
+
+
+@pytest.fixture
+def schedule_on(api: Api) -> Api:
+    """`api` with `schedule_enabled` saved on, as an operator would (scheduled runs skip while it is off)."""
+    answer = api.call("backup_settings", "PUT", body={"schedule_enabled": True})
+    assert answer.status_code == 200, answer.get_json()
+    return api

@@ -81,6 +81,7 @@ def test_the_response_writer_survives_text_that_is_not_unicode() -> None:
     }
 
 
+@pytest.mark.usefixtures("schedule_on")
 @pytest.mark.parametrize("target", ["scheduled_backup", "scheduled_cleanup"])
 def test_the_scheduler_jobs_terraform_makes_are_accepted(api: Api, target: str) -> None:
     target_block = single_block(resource("google_cloud_scheduler_job", "job").body, "http_target")

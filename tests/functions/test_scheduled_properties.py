@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
@@ -21,6 +22,7 @@ from tests.databases import mysql_admin
 from tests.functions.conftest import SCHEDULER_SA, Api
 
 MAX_RETRIES = 3  # the Config default, as Terraform sets it on the job
+pytestmark = pytest.mark.usefixtures("schedule_on")  # with it off, runs are skipped: test_scheduled_skip.py
 
 
 @contextmanager
