@@ -81,7 +81,8 @@ class Backup:
     """The database lock held by the run that writes this record. A pending or running record whose lock
     another run holds was left by a run that stopped without finishing (see `services.interrupted`)."""
     restoring: str | None = None
-    """On a pre-restore backup: the id of the backup being restored after it, until that restore ends."""
+    """On a pre-restore backup: the id of the backup its restore loads, from when the pre-restore backup
+    starts until that restore ends (or the pre-restore backup fails)."""
 
     def location(self, kind: StorageKind) -> StorageLocation | None:
         return next((loc for loc in self.locations if loc.kind == kind), None)

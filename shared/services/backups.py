@@ -61,9 +61,12 @@ class BackupService:
         protect: bool = False,
         progress: ProgressCallback | None = None,
         time_limit: TimeLimit | None = None,
+        restoring: str | None = None,
     ) -> Backup:
         """Take a backup; the caller holds the database's `lock` (restore does, for its pre-restore
-        backup). `time_limit`: the operation's, already running (default: one starting now)."""
+        backup). `time_limit`: the operation's, already running (default: one starting now). `restoring`:
+        the backup a restore will load once this pre-restore backup is taken; the record names it from
+        the start, so that nothing deletes it meanwhile, and stops naming it if this backup fails."""
         ctx = self._ctx
         time_limit = time_limit or ctx.start_time_limit()
         now = ctx.clock.now()
@@ -81,6 +84,7 @@ class BackupService:
             compression=compression,
             is_protected=protect,
             run_lock=lock_name(url),
+            restoring=restoring,
         )
         ctx.catalog.add_backup(backup)
         backup.status = BackupStatus.RUNNING
@@ -152,6 +156,7 @@ class BackupService:
         backup.status = BackupStatus.FAILED
         backup.completed_at = ctx.clock.now()
         backup.error_message = describe_error(exc)
+        backup.restoring = None  # no restore goes on from a pre-restore backup that failed
         ctx.catalog.update_backup(backup)
         ctx.auditor.record(
             actor,

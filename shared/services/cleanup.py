@@ -36,8 +36,9 @@ from shared.catalog.base import BackupFilter, Catalog
 from shared.catalog.paging import every_backup
 from shared.clock import Clock
 from shared.errors import BusyError, InvalidInputError, NotFoundError, StorageError
-from shared.models import AuditAction, Backup, BackupStatus, StorageKind, StorageLocation
+from shared.models import AuditAction, Backup, BackupSource, BackupStatus, StorageKind, StorageLocation
 from shared.retention import RetentionPlan, RetentionPolicy, database_key, plan_retention
+from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS
 from shared.services.records import backup_change_lock, restore_using
 from shared.storage.base import Storage
 
@@ -91,9 +92,11 @@ class CleanupService:
         self._clock = clock
 
     def plan(self) -> RetentionPlan:
-        """The retention plan for every completed backup, with the policy from the settings."""
+        """The retention plan for every completed backup, with the policy from the settings; a restore that
+        is taking its pre-restore backup has its backup in use."""
         policy = RetentionPolicy.from_settings(self._catalog.get_settings())
-        return plan_retention(self._completed_backups(), policy, self._clock.now())
+        backups = self._completed_backups() + self._pre_restore_backups_being_taken()
+        return plan_retention(backups, policy, self._clock.now())
 
     def run(self, actor: str, dry_run: bool) -> CleanupResult:
         """Plan, and unless `dry_run`, delete. Raises `BusyError` while another cleanup holds the lock."""
@@ -126,6 +129,12 @@ class CleanupService:
 
     def _completed_backups(self) -> list[Backup]:
         return list(every_backup(self._catalog, BackupFilter(status=BackupStatus.COMPLETED), PAGE_SIZE))
+
+    def _pre_restore_backups_being_taken(self) -> list[Backup]:
+        """Not planned themselves, but their restores have the backups they will load in use already."""
+        recent = BackupFilter(source=BackupSource.PRE_RESTORE)
+        newest = self._catalog.list_backups(recent, limit=RECENT_PRE_RESTORE_BACKUPS).backups
+        return [pre for pre in newest if pre.status is not BackupStatus.COMPLETED and pre.restoring]
 
     def _current_record(self, backup_id: str) -> Backup | None:
         """The record as it is now, or None when someone else deleted it since the plan was made."""

@@ -1,14 +1,16 @@
 """Runs that stopped without finishing (a function timeout, a crash, a lost instance), found by the next one.
 
 A backup's record is pending or running only while its run holds the database's lock (`run_lock` names
-it), and a pre-restore backup names the backup being restored (`restoring`) only while that restore runs.
+it), and a pre-restore backup names the backup being restored (`restoring`) only while that restore runs
+(from the start of the pre-restore backup).
 Whoever takes the lock next knows that no other run holds it, so such records were left by a run that is
 gone, which could not say so itself:
 - its backup is marked failed (a record gets its stored files only once it completes) and what its
   uploads left behind is removed;
 - its restore ended at an unknown point: a MySQL database, or a PostgreSQL one that had been committed in
   steps, may be incomplete. The pre-restore backup is protected, so retention keeps it, and the mail says
-  which backup to restore.
+  which backup to restore. A restore that stopped while it took its pre-restore backup had not changed
+  the database yet, and is reported so.
 Both are audited and mailed. Deleting a running record settles its lock's runs first when no run holds
 the lock (`settle_if_abandoned`).
 """
@@ -62,6 +64,7 @@ def _settle(ctx: ServiceContext, lock: str, actor: str) -> None:
 
 
 def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
+    """A pre-restore backup keeps its mark: its restore is reported next, which says the mail."""
     error = f"interrupted: the run taking this backup {_STOPPED}, so no file was kept"
     backup.status = BackupStatus.FAILED
     backup.completed_at = ctx.clock.now()
@@ -76,28 +79,43 @@ def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
         {"outcome": "interrupted", "error": error, "found_by": actor},
         severity="ERROR",
     )
-    ctx.notifier.send(backup_failed(backup.database, error, backup.completed_at, backup.id))
+    if backup.restoring is None:
+        ctx.notifier.send(backup_failed(backup.database, error, backup.completed_at, backup.id))
 
 
 def _report_restore(ctx: ServiceContext, pre: Backup, actor: str) -> None:
     restored = pre.restoring
     assert restored is not None
-    error = (
-        f"interrupted: the restore of backup {restored} into {pre.database.name!r} {_STOPPED}, at an "
-        f"unknown point. A MySQL database, or a PostgreSQL one restored in steps or over several "
-        f"connections, may be incomplete. The pre-restore backup {pre.id} holds the database as it was "
-        f"before; it is now protected, so retention keeps it. Check the database, and restore {pre.id} "
-        "if it is incomplete."
-    )
+    touched = pre.status is BackupStatus.COMPLETED  # else it stopped while taking the pre-restore backup
+    if touched:
+        error = (
+            f"interrupted: the restore of backup {restored} into {pre.database.name!r} {_STOPPED}, at an "
+            f"unknown point. A MySQL database, or a PostgreSQL one restored in steps or over several "
+            f"connections, may be incomplete. The pre-restore backup {pre.id} holds the database as it was "
+            f"before; it is now protected, so retention keeps it. Check the database, and restore {pre.id} "
+            "if it is incomplete."
+        )
+        pre.is_protected = True
+        protected = f"protected: the restore of backup {restored} after it was interrupted"
+        pre.warnings = [*pre.warnings, protected]
+    else:
+        error = (
+            f"interrupted: the restore of backup {restored} into {pre.database.name!r} {_STOPPED} while it "
+            f"took the pre-restore backup {pre.id}, before it changed the database. Start the restore again."
+        )
     pre.restoring = None
-    pre.is_protected = True
-    pre.warnings = [*pre.warnings, f"protected: the restore of backup {restored} after it was interrupted"]
     ctx.catalog.update_backup(pre)
     ctx.auditor.record(
         pre.created_by,
         AuditAction.RESTORE,
         restored,
-        {"outcome": "interrupted", "error": error, "pre_restore_backup_id": pre.id, "found_by": actor},
+        {
+            "outcome": "interrupted",
+            "error": error,
+            "pre_restore_backup_id": pre.id,
+            "database_touched": touched,
+            "found_by": actor,
+        },
         severity="ERROR",
     )
     ctx.notifier.send(restore_failed(pre.database, error, ctx.clock.now(), restored, pre.id))

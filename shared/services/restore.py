@@ -75,6 +75,7 @@ class RestoreService:
         with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore") as lock:
             settle_interrupted_runs(ctx, url, actor)
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
+            pre: Backup | None = None
             try:
                 verify_backup_file(ctx, backup, time_limit, _phase(RestorePhase.CHECK, phase_progress))
                 pre = self._backups.create_while_locked(
@@ -84,9 +85,12 @@ class RestoreService:
                     lock,
                     progress=_phase(RestorePhase.PRE_RESTORE_BACKUP, phase_progress),
                     time_limit=time_limit,
+                    restoring=backup.id,
                 )
                 stored = open_backup(ctx, backup)
             except (Exception, KeyboardInterrupt) as exc:
+                if pre is not None:
+                    _clear_mark_quietly(ctx.catalog, pre)
                 audit.record(
                     actor,
                     AuditAction.RESTORE,
@@ -100,7 +104,7 @@ class RestoreService:
             # A restore that commits as it goes stops early enough to leave time for putting it back.
             reserve = None if engine.restores_in_one_transaction else put_back_reserve(pre.raw_size or 0)
             sql = decompress_stream(_counting(stored, _phase(RestorePhase.LOAD, phase_progress, progress)))
-            with _restoring(ctx.catalog, pre, backup.id):
+            with _restoring(ctx.catalog, pre):
                 try:
                     engine.restore(lock.guard(time_limit.guard(sql, "the restore", reserve)))
                 # Ctrl-C on the command line is a failure like any other: the database is put back.
@@ -176,11 +180,9 @@ def _failure_message(pre: Backup, first: BaseException, unchanged: bool, put_bac
 
 
 @contextmanager
-def _restoring(catalog: Catalog, pre: Backup, backup_id: str) -> Iterator[None]:
-    """Mark the pre-restore backup with the restore under way, until it has ended either way; a mark
+def _restoring(catalog: Catalog, pre: Backup) -> Iterator[None]:
+    """Keep the pre-restore backup's mark, the restore under way, until it has ended either way; a mark
     left behind tells the next run on the database that this restore was interrupted."""
-    pre.restoring = backup_id
-    catalog.update_backup(pre)
     try:
         yield
     except Exception:

@@ -28,12 +28,13 @@ def _running_backup(cli: Cli) -> bool:
     return catalog is not None and bool(catalog.list_backups(running).backups)
 
 
-def _restoring(cli: Cli) -> bool:
+def _loading(cli: Cli) -> bool:
+    """The restore has its pre-restore backup and loads the backup being restored."""
     catalog = cli.catalog()
     if catalog is None:
         return False
     pre_restore = catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
-    return any(pre.restoring for pre in pre_restore)
+    return any(pre.restoring and pre.status is BackupStatus.COMPLETED for pre in pre_restore)
 
 
 def test_sigterm_fails_a_backup_cleanly_and_releases_its_lock(cli: Cli, database: DatabaseURL) -> None:
@@ -63,7 +64,7 @@ def test_a_stopped_restore_puts_the_database_back_and_shows_each_phase(
         held.enter_context(transaction_reading(database, "orders"))  # the restore cannot drop it
 
         def stop_when_restoring(process: subprocess.Popen[bytes]) -> None:
-            wait_until(lambda: _restoring(cli), process, "the restore")
+            wait_until(lambda: _loading(cli), process, "the restore")
             time.sleep(HELD_UP)
             process.send_signal(stop)
             held.close()  # the put-back may now go ahead

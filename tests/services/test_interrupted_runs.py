@@ -93,9 +93,10 @@ def _running(catalog: SQLiteCatalog) -> bool:
     return bool(catalog.list_backups(BackupFilter(status=BackupStatus.RUNNING)).backups)
 
 
-def _restoring(catalog: SQLiteCatalog) -> bool:
+def _loading(catalog: SQLiteCatalog) -> bool:
+    """The restore has its pre-restore backup and loads the backup being restored."""
     pre = catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
-    return any(backup.restoring for backup in pre)
+    return any(backup.restoring and backup.status is BackupStatus.COMPLETED for backup in pre)
 
 
 def test_a_backup_killed_mid_dump_is_failed_and_mailed_by_the_next_run(
@@ -160,7 +161,7 @@ def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
     backup = BackupService(context).create("alice")
     # The pre-restore dump reads the table; the restore cannot drop it.
     with table_locked(database, "orders", "READ"):
-        _killed_when(["restore", backup.id, "--force"], database, home, _restoring)
+        _killed_when(["restore", backup.id, "--force"], database, home, _loading)
     context, notifier = _next_run(database, home)
     [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
     assert pre.status is BackupStatus.COMPLETED and pre.restoring == backup.id and not pre.is_protected
@@ -176,6 +177,35 @@ def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
         log for log in context.catalog.list_logs(backup.id) if log.details.get("outcome") == "interrupted"
     ]
     assert entry.action is AuditAction.RESTORE and entry.details["pre_restore_backup_id"] == pre.id
+    assert entry.details["database_touched"] is True
+
+
+def test_a_restore_killed_while_taking_its_pre_restore_backup_is_reported_as_not_started(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    context, _ = _next_run(database, home)
+    backup = BackupService(context).create("alice")
+    with table_locked(database, "orders"):  # the pre-restore dump waits to read the table
+        _killed_when(["restore", backup.id, "--force"], database, home, _running)
+    context, notifier = _next_run(database, home)
+    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    assert pre.status is BackupStatus.RUNNING and pre.restoring == backup.id
+
+    BackupService(context).create("bob")
+
+    settled = context.catalog.get_backup(pre.id)
+    assert settled.status is BackupStatus.FAILED and settled.restoring is None and not settled.is_protected
+    [mail] = notifier.sent  # the restore's, which says it all; not one for the pre-restore backup too
+    assert (mail.kind, mail.backup_id) == (NotificationKind.RESTORE_FAILED, backup.id)
+    assert "before it changed the database" in mail.error and "incomplete" not in mail.error
+    [entry] = [
+        log
+        for log in context.catalog.list_logs(backup.id)
+        if log.action is AuditAction.RESTORE and log.details.get("outcome") == "interrupted"
+    ]
+    assert entry.details["database_touched"] is False and entry.details["pre_restore_backup_id"] == pre.id
+    RecordService(context).delete(backup.id, "carol")  # no restore holds it any more
 
 
 def test_records_of_other_databases_and_of_imports_are_left_alone(
