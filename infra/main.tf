@@ -41,5 +41,6 @@ locals {
     BACKUP_POSTGRES_RESTORE_CONNECTIONS = tostring(var.postgres_restore_connections)
     BACKUP_RESTORE_LOCK_WAIT_SECONDS    = tostring(var.restore_lock_wait_seconds)
     BACKUP_COMPRESSION                  = var.compression
+    BACKUP_CATALOG_TIMEOUT_SECONDS      = tostring(var.catalog_timeout_seconds)
   }
 }

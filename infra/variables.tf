@@ -98,6 +98,16 @@ variable "restore_lock_wait_seconds" {
   }
 }
 
+variable "catalog_timeout_seconds" {
+  description = "How long each call to the Firestore catalog may take, its retries included, before the operation fails with a clear error (well inside the functions' 60 s timeout)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.catalog_timeout_seconds > 0 && var.catalog_timeout_seconds <= 300
+    error_message = "catalog_timeout_seconds must be a number of seconds above 0, at most 300."
+  }
+}
+
 variable "postgres_restore_connections" {
   description = "Connections that load a PostgreSQL restore's large tables at once (1-8). 1 restores in one transaction, all or nothing; more commits as it goes, so a failed restore leaves the database incomplete until the pre-restore backup is put back."
   type        = number

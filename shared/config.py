@@ -6,6 +6,7 @@ Nothing else in the code reads `os.environ`; every setting below is documented i
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,8 @@ class Config:
     firestore_database: str = "(default)"
     firestore_prefix: str = ""
     firestore_emulator_host: str | None = None
+    catalog_timeout_seconds: float = 30.0
+    """How long one call to the Firestore catalog may take, its retries included, before it fails."""
     storage_targets: tuple[StorageKind, ...] = (StorageKind.LOCAL,)
     drive: DriveConfig = field(default_factory=DriveConfig)
     secrets: str = "env"
@@ -178,6 +181,7 @@ class Config:
             firestore_database=_text(environ, "BACKUP_FIRESTORE_DATABASE") or "(default)",
             firestore_prefix=_text(environ, "BACKUP_FIRESTORE_PREFIX") or "",
             firestore_emulator_host=_text(environ, "BACKUP_FIRESTORE_EMULATOR_HOST"),
+            catalog_timeout_seconds=_positive_float(environ, "BACKUP_CATALOG_TIMEOUT_SECONDS", 30.0),
             storage_targets=_storage_targets(environ),
             drive=DriveConfig(
                 folder_id=_text(environ, "BACKUP_DRIVE_FOLDER_ID"),
@@ -318,7 +322,14 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         raise ConfigurationError(f"{name} must be a number of seconds, got {text!r}") from None
     if value < 0:
-        raise ConfigurationError(f"{name} must not be negative, got {text!r}")
+        raise ConfigurationError(f"{name} must be a number of seconds, not negative; got {text!r}")
+    return value
+
+
+def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(environ, name, default)
+    if not math.isfinite(value) or value == 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value:g}")
     return value
 
 

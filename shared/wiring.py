@@ -112,7 +112,9 @@ def build_secrets(config: Config) -> Secrets:
 
 def build_catalog(config: Config, clock: Clock) -> Catalog:
     if config.catalog == "firestore":
-        return FirestoreCatalog(build_firestore_client(config), config.firestore_prefix, clock)
+        return FirestoreCatalog(
+            build_firestore_client(config), config.firestore_prefix, clock, config.catalog_timeout_seconds
+        )
     return SQLiteCatalog(config.catalog_path, clock)
 
 

@@ -1,18 +1,31 @@
-"""`FirestoreCatalog`: the production catalog in Cloud Firestore; whatever can race runs in a transaction."""
+"""`FirestoreCatalog`: the production catalog in Cloud Firestore. Every call has a deadline, and whatever can
+race is a conditional write: a create, or an update or delete of the document only as it was read."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, TypedDict
 from urllib.parse import quote
 
-from google.api_core.exceptions import AlreadyExists, GoogleAPICallError, RetryError
+from google.api_core.exceptions import (
+    AlreadyExists,
+    DeadlineExceeded,
+    FailedPrecondition,
+    GoogleAPICallError,
+    InternalServerError,
+    NotFound,
+    ResourceExhausted,
+    RetryError,
+    ServiceUnavailable,
+)
+from google.api_core.retry import Retry, if_exception_type
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.query import Query
@@ -37,23 +50,76 @@ from shared.clock import Clock, SystemClock
 from shared.errors import InvalidInputError, NotFoundError, StorageError
 from shared.models import Backup, BackupLog, BackupSettings
 
-_TRANSACTION_ATTEMPTS = 20
+DEFAULT_DEADLINE_SECONDS = 30.0
+_CONFLICT_ATTEMPTS = 20
+_READS_RETRIED = (DeadlineExceeded, InternalServerError, ServiceUnavailable)
+"""What the client retries by default on BatchGetDocuments and RunQuery, the RPCs of every read here."""
+_WRITES_RETRIED = (ResourceExhausted, ServiceUnavailable)
+"""What it retries by default on Commit, the RPC of every write: not DeadlineExceeded, as that commit may
+have been applied."""
+
+type _Snapshot = firestore.DocumentSnapshot[Any]
 
 
-def _reported[**P, R](method: Callable[P, R]) -> Callable[P, R]:
-    """Turn Firestore's own failures (unreachable, denied, …) into one clear `StorageError`."""
+class _Changed(Exception):
+    """Another writer changed the document between this catalog's read and its write."""
 
-    @functools.wraps(method)
-    def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except (GoogleAPICallError, RetryError) as exc:
-            raise StorageError(
-                f"the Firestore catalog failed: {exc}; check the project, the database and the "
-                "service account's datastore.user role"
-            ) from exc
 
-    return call
+class _CallOptions(TypedDict):
+    retry: Retry
+    timeout: float
+
+
+def _call_options(deadline_seconds: float, retried: tuple[type[Exception], ...]) -> _CallOptions:
+    """The client's own backoff, ended at the deadline. The client counts `timeout` from the first attempt
+    and gives each retry what is left of it (all of it again to one that starts under 1 s before the end),
+    so a call, its retries included, ends at the deadline or, at worst, one attempt after it."""
+    retry = Retry(
+        predicate=if_exception_type(*retried),
+        initial=0.1,
+        maximum=60.0,
+        multiplier=1.3,
+        timeout=deadline_seconds,
+    )
+    return {"retry": retry, "timeout": deadline_seconds}
+
+
+def _reported[**P, R](
+    doing: str,
+) -> Callable[[Callable[Concatenate[FirestoreCatalog, P], R]], Callable[Concatenate[FirestoreCatalog, P], R]]:
+    """Turn Firestore's own failures (no answer in time, unreachable, denied, …) into one clear `StorageError`
+    that says what the catalog was doing: `doing` is formatted with the call's arguments."""
+
+    def decorate(
+        method: Callable[Concatenate[FirestoreCatalog, P], R],
+    ) -> Callable[Concatenate[FirestoreCatalog, P], R]:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def call(catalog: FirestoreCatalog, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(catalog, *args, **kwargs)
+            except (GoogleAPICallError, RetryError) as exc:
+                what = doing.format_map(signature.bind(catalog, *args, **kwargs).arguments)
+                raise _failure(what, catalog.deadline_seconds, exc) from exc
+
+        return call
+
+    return decorate
+
+
+def _failure(doing: str, deadline_seconds: float, exc: GoogleAPICallError | RetryError) -> StorageError:
+    if isinstance(exc, RetryError | DeadlineExceeded):
+        last = exc.cause if isinstance(exc, RetryError) else None
+        said = "" if last is None or isinstance(last, DeadlineExceeded) else f" (last failure: {last})"
+        return StorageError(
+            f"the catalog (Firestore) did not answer within {deadline_seconds:g} s while {doing}{said}; "
+            "check that Firestore can be reached from here, or raise BACKUP_CATALOG_TIMEOUT_SECONDS"
+        )
+    return StorageError(
+        f"the Firestore catalog failed while {doing}: {exc}; check the project, the database and the "
+        "service account's datastore.user role"
+    )
 
 
 def _backup_document(backup: Backup) -> dict[str, Any]:
@@ -73,41 +139,14 @@ def _key_document_id(key: str) -> str:
     return "k-" + quote(key, safe="")
 
 
-@firestore.transactional
-def _replace_if_present(
-    transaction: firestore.Transaction, ref: firestore.DocumentReference, record: dict[str, Any]
-) -> bool:
-    if not ref.get(transaction=transaction).exists:
-        return False
-    transaction.set(ref, record)
-    return True
+def _lock_record(snapshot: _Snapshot) -> leases.LockRecord | None:
+    if not snapshot.exists:
+        return None
+    stored = snapshot.to_dict() or {}
+    return leases.LockRecord(stored["owner"], as_utc(stored["expires_at"]))
 
 
-@firestore.transactional
-def _take_lock(
-    transaction: firestore.Transaction, ref: firestore.DocumentReference,
-    name: str, owner: str, now: datetime, ttl: timedelta,
-) -> bool:
-    snapshot = ref.get(transaction=transaction)
-    current = None
-    if snapshot.exists:
-        stored = snapshot.to_dict() or {}
-        current = leases.LockRecord(stored["owner"], as_utc(stored["expires_at"]))
-    taken = leases.take_lock(current, name, owner, now, ttl)
-    if taken is None:
-        return False
-    transaction.set(ref, {"name": name, "owner": taken.owner, "expires_at": taken.expires_at})
-    return True
-
-
-@firestore.transactional
-def _free_lock(transaction: firestore.Transaction, ref: firestore.DocumentReference, owner: str) -> None:
-    snapshot = ref.get(transaction=transaction)
-    if snapshot.exists and (snapshot.to_dict() or {}).get("owner") == owner:
-        transaction.delete(ref)
-
-
-def _run_record(snapshot: firestore.DocumentSnapshot[Any]) -> leases.RunRecord | None:
+def _run_record(snapshot: _Snapshot) -> leases.RunRecord | None:
     if not snapshot.exists:
         return None
     stored = snapshot.to_dict() or {}
@@ -125,40 +164,27 @@ def _run_document(key: str, record: leases.RunRecord) -> dict[str, Any]:
     }
 
 
-@firestore.transactional
-def _claim_run(
-    transaction: firestore.Transaction, ref: firestore.DocumentReference,
-    key: str, owner: str, now: datetime, ttl: timedelta,
-) -> RunClaim:
-    answer, record = leases.claim(_run_record(ref.get(transaction=transaction)), key, owner, now, ttl)
-    if record is not None:
-        transaction.set(ref, _run_document(key, record))
-    return answer
-
-
-@firestore.transactional
-def _finish_run(
-    transaction: firestore.Transaction, ref: firestore.DocumentReference,
-    key: str, owner: str, backup_id: str | None, succeeded: bool,
-) -> bool:
-    record = leases.finish(_run_record(ref.get(transaction=transaction)), owner, backup_id, succeeded)
-    if record is None:
-        return False
-    transaction.set(ref, _run_document(key, record))
-    return True
-
-
 class FirestoreCatalog:
     """Collections `backups`, `backup_logs`, `settings/current`, `locks` and `runs`, each name after
-    `prefix` (so tenants or tests can share a database). Every query it makes is recorded in
-    `issued_query_shapes`, so tests can check it against the declared composite indexes."""
+    `prefix` (so tenants or tests can share a database). Each call to Firestore fails after
+    `deadline_seconds`, its retries included. Every query it makes is recorded in `issued_query_shapes`,
+    so tests can check it against the declared composite indexes."""
 
-    def __init__(self, client: firestore.Client, prefix: str = "", clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        client: firestore.Client,
+        prefix: str = "",
+        clock: Clock | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
         if "/" in prefix:
             raise InvalidInputError(f"a Firestore collection prefix must not contain '/' (got {prefix!r})")
         self._client = client
         self._prefix = prefix
         self._clock = clock or SystemClock()
+        self.deadline_seconds = deadline_seconds
+        self._read = _call_options(deadline_seconds, _READS_RETRIED)
+        self._write = _call_options(deadline_seconds, _WRITES_RETRIED)
         self._backups = client.collection(f"{prefix}backups")
         self._logs = client.collection(f"{prefix}backup_logs")
         self._settings = client.collection(f"{prefix}settings").document("current")
@@ -170,10 +196,7 @@ class FirestoreCatalog:
 
     def _stream(self, query: Query) -> list[dict[str, Any]]:
         self.issued_query_shapes.add(query_shape(query, self._prefix))
-        return [snapshot.to_dict() or {} for snapshot in query.stream()]
-
-    def _transaction(self) -> firestore.Transaction:
-        return self._client.transaction(max_attempts=_TRANSACTION_ATTEMPTS)
+        return [snapshot.to_dict() or {} for snapshot in query.stream(**self._read)]
 
     def _backup_ref(self, backup_id: str) -> firestore.DocumentReference | None:
         try:
@@ -181,31 +204,69 @@ class FirestoreCatalog:
         except InvalidInputError:
             return None
 
+    def _unchanged(self, snapshot: _Snapshot) -> Any:
+        """The precondition that the document is still as `snapshot` read it."""
+        return self._client.write_option(last_update_time=snapshot.update_time)
+
+    def _write_if_unchanged(self, snapshot: _Snapshot, record: dict[str, Any]) -> None:
+        """Store `record` where `snapshot` was read: created if it was missing, else each of its fields
+        replaced (a kind's documents all have the same fields). `_Changed` if another writer came first."""
+        try:
+            if snapshot.exists:
+                snapshot.reference.update(record, option=self._unchanged(snapshot), **self._write)
+            else:
+                snapshot.reference.create(record, **self._write)
+        except (AlreadyExists, FailedPrecondition) as exc:
+            raise _Changed() from exc
+
+    def _delete_if_unchanged(self, snapshot: _Snapshot) -> None:
+        try:
+            snapshot.reference.delete(option=self._unchanged(snapshot), **self._write)
+        except FailedPrecondition as exc:
+            raise _Changed() from exc
+
+    def _settled[T](self, ref: firestore.DocumentReference, change: Callable[[_Snapshot], T]) -> T:
+        """`change(snapshot of ref)`, read and written again whenever another writer got in between."""
+        for _ in range(_CONFLICT_ATTEMPTS):
+            try:
+                return change(ref.get(**self._read))
+            except _Changed:
+                continue
+        raise StorageError(
+            f"the Firestore document {ref.path} changed under each of {_CONFLICT_ATTEMPTS} attempts to "
+            "change it; try again"
+        )
+
     # Backups
 
-    @_reported
+    @_reported("adding backup {backup.id!r}")
     def add_backup(self, backup: Backup) -> None:
         document = _backup_document(backup)
         try:
-            self._backups.document(backup.id).create(document)
+            self._backups.document(backup.id).create(document, **self._write)
         except AlreadyExists as exc:
             raise InvalidInputError(f"a backup with id {backup.id!r} exists already") from exc
 
-    @_reported
+    @_reported("updating backup {backup.id!r}")
     def update_backup(self, backup: Backup) -> None:
         ref = self._backup_ref(backup.id)
-        if ref is None or not _replace_if_present(self._transaction(), ref, _backup_document(backup)):
+        # Read first: NotFound from the update alone could also mean that the database does not exist.
+        if ref is None or not ref.get(**self._read).exists:
             raise NotFoundError(f"no backup with id {backup.id!r}")
+        try:
+            ref.update(_backup_document(backup), **self._write)
+        except NotFound as exc:
+            raise NotFoundError(f"no backup with id {backup.id!r}") from exc
 
-    @_reported
+    @_reported("reading backup {backup_id!r}")
     def get_backup(self, backup_id: str) -> Backup:
         ref = self._backup_ref(backup_id)
-        snapshot = ref.get() if ref is not None else None
+        snapshot = ref.get(**self._read) if ref is not None else None
         if snapshot is None or not snapshot.exists:
             raise NotFoundError(f"no backup with id {backup_id!r}")
         return _backup_from_document(snapshot.to_dict() or {})
 
-    @_reported
+    @_reported("listing backups")
     def list_backups(
         self, filter: BackupFilter | None = None, limit: int = 50, cursor: str | None = None
     ) -> BackupPage:
@@ -232,26 +293,26 @@ class FirestoreCatalog:
             next_cursor = encode_cursor(backups[-1].created_at, backups[-1].id)
         return BackupPage(backups=backups, next_cursor=next_cursor)
 
-    @_reported
+    @_reported("deleting backup {backup_id!r}")
     def delete_backup(self, backup_id: str) -> None:
         ref = self._backup_ref(backup_id)
         if ref is not None:
-            ref.delete()
+            ref.delete(**self._write)
 
     # Settings
 
-    @_reported
+    @_reported("reading the settings")
     def get_settings(self) -> BackupSettings:
-        snapshot = self._settings.get()
+        snapshot = self._settings.get(**self._read)
         if not snapshot.exists:
             return BackupSettings()
         return settings_from_record(snapshot.to_dict() or {})
 
-    @_reported
+    @_reported("saving the settings")
     def save_settings(self, settings: BackupSettings) -> None:
         record = settings_to_record(settings)
         record["updated_at"] = utc(self._clock.now(), "the clock's time")
-        self._settings.set(record)
+        self._settings.set(record, **self._write)
 
     # Audit log
 
@@ -261,18 +322,18 @@ class FirestoreCatalog:
             self._last_logged_ns = max(time.time_ns(), self._last_logged_ns + 1)
             return self._last_logged_ns
 
-    @_reported
+    @_reported("adding an audit entry")
     def add_log(self, entry: BackupLog) -> BackupLog:
         record = log_to_record(entry)
         record["id"] = record["id"] or uuid.uuid4().hex
         document = {**record, "details": json.dumps(record["details"]), "logged_ns": self._next_logged_ns()}
         try:
-            self._logs.document(record["id"]).create(document)
+            self._logs.document(record["id"]).create(document, **self._write)
         except AlreadyExists as exc:
             raise InvalidInputError(f"an audit entry with id {record['id']!r} exists already") from exc
         return log_from_record(record)
 
-    @_reported
+    @_reported("listing the audit log")
     def list_logs(self, backup_id: str | None = None, limit: int = 100) -> list[BackupLog]:
         check_limit(limit)
         query = self._logs.order_by("created_at", direction="DESCENDING").order_by(
@@ -287,24 +348,44 @@ class FirestoreCatalog:
 
     # Locks and run claims
 
-    @_reported
+    @_reported("taking lock {name!r}")
     def acquire_lock(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
-        taken: bool = _take_lock(self._transaction(), self._locks.document(_key_document_id(name)),
-                                 name, owner, now, ttl)
-        return taken
+        def take(snapshot: _Snapshot) -> bool:
+            taken = leases.take_lock(_lock_record(snapshot), name, owner, now, ttl)
+            if taken is None:
+                return False
+            record = {"name": name, "owner": taken.owner, "expires_at": taken.expires_at}
+            self._write_if_unchanged(snapshot, record)
+            return True
 
-    @_reported
+        return self._settled(self._locks.document(_key_document_id(name)), take)
+
+    @_reported("releasing lock {name!r}")
     def release_lock(self, name: str, owner: str) -> None:
-        _free_lock(self._transaction(), self._locks.document(_key_document_id(name)), owner)
+        def free(snapshot: _Snapshot) -> None:
+            current = _lock_record(snapshot)
+            if current is not None and current.owner == owner:
+                self._delete_if_unchanged(snapshot)
 
-    @_reported
+        self._settled(self._locks.document(_key_document_id(name)), free)
+
+    @_reported("claiming run {key!r}")
     def claim_run(self, key: str, owner: str, now: datetime, ttl: timedelta) -> RunClaim:
-        answer: RunClaim = _claim_run(self._transaction(), self._runs.document(_key_document_id(key)),
-                                      key, owner, now, ttl)
-        return answer
+        def claim(snapshot: _Snapshot) -> RunClaim:
+            answer, record = leases.claim(_run_record(snapshot), key, owner, now, ttl)
+            if record is not None:
+                self._write_if_unchanged(snapshot, _run_document(key, record))
+            return answer
 
-    @_reported
+        return self._settled(self._runs.document(_key_document_id(key)), claim)
+
+    @_reported("finishing run {key!r}")
     def finish_run(self, key: str, owner: str, backup_id: str | None, succeeded: bool) -> bool:
-        finished: bool = _finish_run(self._transaction(), self._runs.document(_key_document_id(key)),
-                                     key, owner, backup_id, succeeded)
-        return finished
+        def finish(snapshot: _Snapshot) -> bool:
+            record = leases.finish(_run_record(snapshot), owner, backup_id, succeeded)
+            if record is None:
+                return False
+            self._write_if_unchanged(snapshot, _run_document(key, record))
+            return True
+
+        return self._settled(self._runs.document(_key_document_id(key)), finish)

@@ -92,3 +92,17 @@ def test_compression_level_is_checked_against_its_compression() -> None:
     assert zstd_9.compression_level == 9
     with pytest.raises(ConfigurationError, match="BACKUP_COMPRESSION_LEVEL: zstd compression level"):
         Config.from_env({"BACKUP_COMPRESSION": "zstd", "BACKUP_COMPRESSION_LEVEL": "23"})
+
+
+def test_catalog_timeout_is_30_seconds_unless_set() -> None:
+    assert Config.from_env({}).catalog_timeout_seconds == 30
+    assert Config.from_env({"BACKUP_CATALOG_TIMEOUT_SECONDS": " 5 "}).catalog_timeout_seconds == 5
+    assert Config.from_env({"BACKUP_CATALOG_TIMEOUT_SECONDS": "0.5"}).catalog_timeout_seconds == 0.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "0.0", "thirty", "30s", "nan", "inf"])
+def test_catalog_timeout_must_be_a_positive_number_of_seconds(value: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Config.from_env({"BACKUP_CATALOG_TIMEOUT_SECONDS": value})
+    assert "BACKUP_CATALOG_TIMEOUT_SECONDS" in str(info.value)
+    assert "number of seconds" in str(info.value)
