@@ -5,8 +5,9 @@ a success gets the backup that was made; a retry while an attempt still runs is 
 a failure runs again. The failure mail goes out once, from the final attempt.
 
 A run while the settings have `schedule_enabled` off takes no backup and claims nothing (so a retry of the
-same run once they are on again takes it); it is logged and audited as skipped. Settings that cannot be
-read fail the run, so Scheduler retries.
+same run once they are on again takes it); it is logged and audited as skipped. Settings or a claim that
+cannot be read fail the attempt like a failed backup (Scheduler retries; the last attempt, by Scheduler's
+retry count, sends the mail).
 """
 
 from __future__ import annotations
@@ -55,36 +56,48 @@ class RunOutcome:
 
 
 def run_scheduled_backup(ctx: ServiceContext, run: ScheduledRun, actor: str, max_retries: int) -> RunOutcome:
-    """Raises what reading the settings raised: unknown settings are neither a skip nor a backup."""
-    if not ctx.catalog.get_settings().schedule_enabled:
-        return _skip(ctx, run, actor)
     owner = f"scheduled-{uuid.uuid4().hex}"
-    claim = ctx.catalog.claim_run(run.key, owner, ctx.clock.now(), ctx.lock_ttl)
+    try:
+        if not ctx.catalog.get_settings().schedule_enabled:  # unreadable settings: neither skip nor backup
+            return _skip(ctx, run, actor)
+        claim = ctx.catalog.claim_run(run.key, owner, ctx.clock.now(), ctx.lock_ttl)
+    except Exception as exc:  # the catalog cannot be read: an attempt that failed, mailed when the last
+        return _failed(ctx, exc, run, run.retry_count + 1 if run.retry_count is not None else 1, max_retries)
     if claim.state is RunClaimState.DONE:
         return RunOutcome("already_done", backup_id=claim.backup_id, attempt=claim.attempt)
     if claim.state is RunClaimState.IN_PROGRESS:
         return RunOutcome("in_progress", attempt=claim.attempt)
     attempt = _attempt_number(claim, run)
-    final = attempt > max_retries
     try:
         with _ClaimHeartbeat(ctx, run.key, owner):
             backup = BackupService(ctx).create(actor, BackupSource.SCHEDULED)
     except Exception as exc:
-        ctx.catalog.finish_run(run.key, owner, None, succeeded=False)
-        if final:
-            _notify(ctx, exc, run, attempt)
-        else:
-            _log.warning(
-                "scheduled backup %s failed on attempt %d of %d; Scheduler will retry: %s",
-                run.key,
-                attempt,
-                max_retries + 1,
-                describe_error(exc),
-            )
-        return RunOutcome("failed", error=exc, attempt=attempt, final=final)
+        try:
+            ctx.catalog.finish_run(run.key, owner, None, succeeded=False)
+        except Exception as unrecorded:  # the claim then expires with its TTL; the failure is still told
+            _log.error("scheduled run %s: could not record the failed attempt: %s", run.key, unrecorded)
+        return _failed(ctx, exc, run, attempt, max_retries)
     if not ctx.catalog.finish_run(run.key, owner, backup.id, succeeded=True):
         _log.error("scheduled run %s: the claim was taken over while backup %s ran", run.key, backup.id)
     return RunOutcome("completed", backup=backup, backup_id=backup.id, attempt=attempt)
+
+
+def _failed(
+    ctx: ServiceContext, exc: Exception, run: ScheduledRun, attempt: int, max_retries: int
+) -> RunOutcome:
+    """Mail the failure when Scheduler will not try again; else log that it will."""
+    final = attempt > max_retries
+    if final:
+        _notify(ctx, exc, run, attempt)
+    else:
+        _log.warning(
+            "scheduled backup %s failed on attempt %d of %d; Scheduler will retry: %s",
+            run.key,
+            attempt,
+            max_retries + 1,
+            describe_error(exc),
+        )
+    return RunOutcome("failed", error=exc, attempt=attempt, final=final)
 
 
 def _skip(ctx: ServiceContext, run: ScheduledRun, actor: str) -> RunOutcome:

@@ -20,12 +20,13 @@ from functions.scheduled_backup import run_key_for
 from functions.scheduled_run import SCHEDULE_OFF_REASON
 from shared.dburl import DatabaseURL
 from shared.models import AuditAction, BackupLog, BackupSettings, BackupStatus
+from shared.notify.base import NotificationKind
 from tests.emulators.firestore import FirestoreEmulator
 from tests.fakes.certs_server import CertsServer
 from tests.fakes.scheduler_server import FakeCloudScheduler
 from tests.functions.conftest import JOB, SCHEDULER_SA, Api, make_api
 from tests.functions.test_openapi import SPEC, _response_schema, _violations
-from tests.functions.test_scheduled_properties import attempt, scheduled
+from tests.functions.test_scheduled_properties import MAX_RETRIES, attempt, scheduled
 
 SCHEDULE_TIME = "2026-11-25T02:00:00Z"
 RUN_KEY = run_key_for("database-backup", datetime(2026, 11, 25, 2, 0, tzinfo=UTC), None)
@@ -169,10 +170,24 @@ def test_unreadable_settings_fail_the_run_and_take_nothing(world: Api) -> None:
 
     assert answer.status_code == 500, answer.get_json()
     assert _violations(answer.get_json(), _response_schema(SCHEDULED_BACKUP, "500")) == []
+    assert answer.headers["X-Backup-Attempt"] == "1" and answer.headers["X-Backup-Final-Attempt"] == "false"
     assert world.runtime.context.catalog.list_backups(limit=1000).backups == []
-    assert skips(world) == []
+    assert skips(world) == [] and world.notifier.sent == []  # Scheduler tries again
     # Nothing was claimed either: once the settings can be read, Scheduler's retry takes the backup.
     world.runtime.context.catalog.save_settings(BackupSettings(schedule_enabled=True))
     retried = attempt(world, SCHEDULE_TIME, 1)
     assert retried.status_code == 201, retried.get_json()
     assert scheduled(world, BackupStatus.COMPLETED) == [retried.get_json()["backup"]["id"]]
+
+
+def test_unreadable_settings_on_the_last_attempt_send_the_failure_mail(world: Api) -> None:
+    """Scheduler will not try again: the run failed without a backup, and someone must hear of it."""
+    store_unreadable_settings(world)
+
+    answer = attempt(world, SCHEDULE_TIME, MAX_RETRIES)
+
+    assert answer.status_code == 500, answer.get_json()
+    assert answer.headers["X-Backup-Final-Attempt"] == "true"
+    [mail] = world.notifier.sent
+    assert mail.kind is NotificationKind.SCHEDULED_BACKUP_FAILED and "fortnightly" in mail.error
+    assert world.runtime.context.catalog.list_backups(limit=1000).backups == []
