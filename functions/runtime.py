@@ -45,7 +45,8 @@ class Runtime:
         if context is None:
             context, storages_from = build_context_and_settings_time(config)
         else:
-            storages_from = context.catalog.get_settings().updated_at
+            follows = storages_follow_settings(config)
+            storages_from = context.catalog.get_settings().updated_at if follows else None
         return cls(
             config, context, build_guard(config, context), build_schedule_sync(config), storages_from
         )

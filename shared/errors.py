@@ -57,3 +57,7 @@ class ServiceUnavailableError(BackupServiceError):
     def __init__(self, message: str, retry_after_seconds: int | None = None) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class CatalogUnavailableError(StorageError, ServiceUnavailableError):
+    """The catalog did not answer in time; retrying later may succeed (HTTP 503)."""

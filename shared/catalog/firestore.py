@@ -47,10 +47,12 @@ from shared.catalog.records import (
     utc,
 )
 from shared.clock import Clock, SystemClock
-from shared.errors import InvalidInputError, NotFoundError, StorageError
+from shared.errors import CatalogUnavailableError, InvalidInputError, NotFoundError, StorageError
 from shared.models import Backup, BackupLog, BackupSettings
 
 DEFAULT_DEADLINE_SECONDS = 30.0
+RETRY_AFTER_SECONDS = 30
+"""What a caller is told to wait (HTTP Retry-After) before trying again when Firestore did not answer."""
 _CONFLICT_ATTEMPTS = 20
 _READS_RETRIED = (DeadlineExceeded, InternalServerError, ServiceUnavailable)
 """What the client retries by default on BatchGetDocuments and RunQuery, the RPCs of every read here."""
@@ -112,9 +114,10 @@ def _failure(doing: str, deadline_seconds: float, exc: GoogleAPICallError | Retr
     if isinstance(exc, RetryError | DeadlineExceeded):
         last = exc.cause if isinstance(exc, RetryError) else None
         said = "" if last is None or isinstance(last, DeadlineExceeded) else f" (last failure: {last})"
-        return StorageError(
+        return CatalogUnavailableError(
             f"the catalog (Firestore) did not answer within {deadline_seconds:g} s while {doing}{said}; "
-            "check that Firestore can be reached from here, or raise BACKUP_CATALOG_TIMEOUT_SECONDS"
+            "check that Firestore can be reached from here, or raise BACKUP_CATALOG_TIMEOUT_SECONDS",
+            retry_after_seconds=RETRY_AFTER_SECONDS,
         )
     return StorageError(
         f"the Firestore catalog failed while {doing}: {exc}; check the project, the database and the "

@@ -16,7 +16,7 @@ import pytest
 from shared.catalog.firestore import FirestoreCatalog
 from shared.clock import FixedClock
 from shared.config import Config
-from shared.errors import StorageError
+from shared.errors import CatalogUnavailableError
 from shared.models import AuditAction, BackupLog, BackupSettings
 from shared.wiring import build_catalog, build_firestore_client
 from tests.catalog.strategies import BASE_TIME, make_backup
@@ -144,15 +144,17 @@ def _ids(calls: list[tuple[str, Call, str]]) -> list[str]:
     return [name for name, _, _ in calls]
 
 
-def _fails_in_time(catalog: FirestoreCatalog, call: Call, doing: str) -> StorageError:
+def _fails_in_time(catalog: FirestoreCatalog, call: Call, doing: str) -> CatalogUnavailableError:
+    """Fails as unavailable (HTTP 503, try again later), a storage failure to whoever catches those."""
     started = time.monotonic()
-    with pytest.raises(StorageError) as info:
+    with pytest.raises(CatalogUnavailableError) as info:
         call(catalog)
     elapsed = time.monotonic() - started
     assert elapsed < BOUND, f"took {elapsed:.1f} s with a {DEADLINE} s deadline"
     message = str(info.value)
     assert f"the catalog (Firestore) did not answer within {DEADLINE} s while {doing}" in message
     assert "BACKUP_CATALOG_TIMEOUT_SECONDS" in message
+    assert info.value.retry_after_seconds == 30
     return info.value
 
 
