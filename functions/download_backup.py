@@ -1,7 +1,9 @@
 """`download_backup`: stream a backup's file, verified against its SHA-256 (sent in `X-Backup-SHA256`).
 
-The bytes are never held whole: the response is the storage's chunk iterator. A damaged file ends the
-stream early (fewer bytes than Content-Length), so a client never mistakes it for a complete file.
+The bytes are never held whole: the response is the storage's chunk iterator, sent with chunked transfer
+encoding and no Content-Length, since Cloud Run refuses a non-streamed response of more than 32 MiB. The
+size is in `X-Backup-Size`. A damaged file (or a storage that fails mid-way) ends the stream without its
+final chunk, which HTTP clients report as an error, so a client never mistakes it for a complete file.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _run(call: Call) -> flask.Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{backup.filename}"'
     response.headers["X-Backup-SHA256"] = backup.sha256 or ""
     if backup.file_size is not None:
-        response.headers["Content-Length"] = str(backup.file_size)
+        response.headers["X-Backup-Size"] = str(backup.file_size)
     return response
 
 
