@@ -3,11 +3,13 @@
 The bytes are never held whole: the response is the storage's chunk iterator, sent with chunked transfer
 encoding and no Content-Length, since Cloud Run refuses a non-streamed response of more than 32 MiB. The
 size is in `X-Backup-Size`. A damaged file (or a storage that fails mid-way) ends the stream without its
-final chunk, which HTTP clients report as an error, so a client never mistakes it for a complete file.
+final chunk, which HTTP clients report as an error, so a client never mistakes it for a complete file; and
+the chunk that would complete it is never sent (`verified`).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 
@@ -33,7 +35,11 @@ def handle(request: flask.Request) -> flask.Response:
 def _run(call: Call) -> flask.Response:
     downloads = DownloadService(call.runtime.context)
     backup, chunks = downloads.open(call.params["id"], call.actor)
-    response = flask.Response(_logged(chunks, backup.id), status=200, mimetype="application/octet-stream")
+    # Read before answering: a file that fails at once (damaged and of one chunk, a storage that cannot
+    # be read) is an error response with its message, not a stream cut short.
+    first = next(chunks, b"")
+    body = _logged(itertools.chain([first], chunks), backup.id)
+    response = flask.Response(body, status=200, mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{backup.filename}"'
     response.headers["X-Backup-SHA256"] = backup.sha256 or ""
     if backup.file_size is not None:

@@ -92,3 +92,19 @@ def fingerprint(url: DatabaseURL) -> str:
                     rows = conn.execute(f'SELECT * FROM "{name}" ORDER BY 1').fetchall()
                     digest.update(repr(rows).encode())
     return digest.hexdigest()
+
+
+ROWS_OVER_SEVERAL_CHUNKS = 60_000
+"""Rows of random hex that make a stored file of several read chunks, so a restore reads more than once."""
+
+
+def add_incompressible_rows(url: DatabaseURL, rows: int = ROWS_OVER_SEVERAL_CHUNKS) -> None:
+    """Add a table `noise` of random hex, so the stored file takes several reads."""
+    if url.engine == "mysql":
+        fill = f"INSERT INTO noise SELECT seq, SHA2(RAND(), 256) FROM seq_1_to_{rows}"
+    else:
+        fill = (
+            "INSERT INTO noise SELECT n, encode(sha256(random()::text::bytea), 'hex') "
+            f"FROM generate_series(1, {rows}) AS n"
+        )
+    execute(url, ["CREATE TABLE noise (id INT PRIMARY KEY, hex CHAR(64))", fill])

@@ -37,17 +37,24 @@ def open_backup(ctx: ServiceContext, backup: Backup) -> Iterator[bytes]:
 
 
 def verified(chunks: Iterable[bytes], sha256: str, size: int | None, backup_id: str) -> Iterator[bytes]:
+    """`chunks`, each passed on only once the next has been read, and the last once the whole has been
+    checked: a damaged file never reaches its reader whole, even one of the recorded size."""
     digest = hashlib.sha256()
     total = 0
+    held = b""
     for chunk in chunks:
+        if held:
+            yield held
         digest.update(chunk)
         total += len(chunk)
-        yield chunk
+        held = chunk
     if digest.hexdigest() != sha256 or (size is not None and total != size):
         raise ChecksumMismatchError(
             f"the stored file of backup {backup_id} is damaged: expected {size} bytes with SHA-256 "
             f"{sha256}, read {total} bytes with SHA-256 {digest.hexdigest()}"
         )
+    if held:
+        yield held
 
 
 def verify_backup_file(

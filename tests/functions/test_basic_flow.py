@@ -79,25 +79,6 @@ def test_settings_put_moves_the_scheduler_job(api: Api, scheduler: FakeCloudSche
     assert scheduler.job(JOB)["state"] == "PAUSED"
 
 
-def test_download_streams_and_a_damaged_file_ends_short(api: Api) -> None:
-    backup = api.call("create_backup").get_json()["backup"]
-    path = api.runtime.config.local_backup_dir / backup["locations"][0]["ref"]
-    answer = api.call("download_backup", "GET", query={"id": backup["id"]})
-    assert answer.is_streamed
-    damaged = bytearray(path.read_bytes())
-    damaged[len(damaged) // 2] ^= 0xFF
-    path.write_bytes(bytes(damaged))
-    received = bytearray()
-    try:
-        for chunk in api.call("download_backup", "GET", query={"id": backup["id"]}).response:
-            received += chunk if isinstance(chunk, bytes) else chunk.encode()
-    except Exception as exc:  # the verified stream refuses to end normally
-        assert "damaged" in str(exc)
-    else:
-        raise AssertionError("a damaged file streamed to the end as if it were whole")
-    assert len(received) < backup["file_size"] or hashlib.sha256(received).hexdigest() != backup["sha256"]
-
-
 def test_failed_backup_answers_500_with_the_reason_and_no_secret(api: Api) -> None:
     from tests.databases import mysql_admin
 

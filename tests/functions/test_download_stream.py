@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.functions.conftest import ROOT, Api
+from tests.sample_data import add_incompressible_rows
 
 
 @contextmanager
@@ -55,14 +57,33 @@ def test_a_download_is_streamed_in_chunks_with_its_size_and_checksum(api: Api) -
     assert hashlib.sha256(body).hexdigest() == answer.getheader("X-Backup-SHA256") == backup["sha256"]
 
 
-def test_a_damaged_file_breaks_the_stream_instead_of_ending_it(api: Api) -> None:
-    backup = _made(api)
+def _damage(api: Api, backup: dict[str, object]) -> None:
+    """Flip a byte in the middle: the size stays, the checksum does not."""
     stored = api.runtime.config.local_backup_dir / str(backup["filename"])
     damaged = bytearray(stored.read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     stored.write_bytes(bytes(damaged))
+
+
+def test_a_damaged_file_of_one_chunk_is_an_error_response(api: Api) -> None:
+    backup = _made(api)
+    _damage(api, backup)
+    with served("download_backup") as port:
+        answer = _get(api, port, str(backup["id"]))
+        error = json.loads(answer.read())["error"]
+    assert answer.status == 500
+    assert f"the stored file of backup {backup['id']} is damaged" in error
+
+
+def test_a_damaged_file_of_many_chunks_breaks_the_stream_short_of_its_size(api: Api) -> None:
+    add_incompressible_rows(api.database)
+    backup = _made(api)
+    assert int(str(backup["file_size"])) > 2 << 20  # read in several chunks
+    _damage(api, backup)
     with served("download_backup") as port:
         answer = _get(api, port, str(backup["id"]))
         assert answer.status == 200  # the damage shows only at the end, when the checksum is known
-        with pytest.raises(http.client.IncompleteRead):
+        with pytest.raises(http.client.IncompleteRead) as broken:
             answer.read()
+    # and short of its size: the chunk that would complete it is never sent
+    assert len(broken.value.partial) < int(answer.getheader("X-Backup-Size") or 0)

@@ -31,10 +31,8 @@ from tests.fakes.drive_fixtures import drive_sleeps as drive_sleeps
 from tests.fakes.drive_fixtures import drive_storage as drive_storage
 from tests.fakes.drive_server import DriveFake
 from tests.functions.conftest import RecordingNotifier
-from tests.sample_data import execute, fingerprint
+from tests.sample_data import add_incompressible_rows, execute, fingerprint
 
-ROWS_OVER_SEVERAL_CHUNKS = 60_000
-"""Rows of random hex that make a stored file of several read chunks, so a restore reads more than once."""
 LEASE_SECONDS = 3
 
 
@@ -77,27 +75,6 @@ def test_a_failure_after_the_last_byte_leaves_no_file(
     assert _stored_files(context) == []
 
 
-def _grow(url: DatabaseURL) -> None:
-    """Add a table of incompressible rows, so the stored file takes several reads."""
-    if url.engine == "mysql":
-        execute(
-            url,
-            [
-                "CREATE TABLE noise (id INT PRIMARY KEY, hex CHAR(64))",
-                f"INSERT INTO noise SELECT seq, SHA2(RAND(), 256) FROM seq_1_to_{ROWS_OVER_SEVERAL_CHUNKS}",
-            ],
-        )
-    else:
-        execute(
-            url,
-            [
-                "CREATE TABLE noise (id INT PRIMARY KEY, hex CHAR(64))",
-                "INSERT INTO noise SELECT n, encode(sha256(random()::text::bytea), 'hex') "
-                f"FROM generate_series(1, {ROWS_OVER_SEVERAL_CHUNKS}) AS n",
-            ],
-        )
-
-
 def _on_the_second_read(action: Callable[[], None]) -> ProgressCallback:
     """A progress callback that runs `action` when the restore reads its second chunk: the database has
     been changed by then (a MySQL restore drops and loads as it reads)."""
@@ -133,7 +110,7 @@ def _restore_outcome(context: ServiceContext, backup_id: str) -> dict[str, objec
 def test_ctrl_c_during_a_restore_puts_the_database_back(
     backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
 ) -> None:
-    _grow(db_url)
+    add_incompressible_rows(db_url)
     backup = backups.create("alice")
     execute(db_url, ["DELETE FROM noise WHERE id % 2 = 0"])
     before = fingerprint(db_url)
@@ -152,7 +129,7 @@ def test_a_put_back_that_fails_protects_the_pre_restore_backup_and_says_so(
 ) -> None:
     notifier = RecordingNotifier()
     context.notifier = notifier
-    _grow(db_url)
+    add_incompressible_rows(db_url)
     backup = backups.create("alice")
 
     def damage_the_pre_restore_file_then_fail() -> None:
@@ -218,7 +195,7 @@ def _short_lease_context(home: Path, url: DatabaseURL, clock: FixedClock) -> Ser
 
 def test_a_backup_whose_lock_passes_to_another_run_stops(tmp_path: Path, clock: FixedClock) -> None:
     with fresh_mysql_database("lost") as url:
-        _grow(url)
+        add_incompressible_rows(url)
         context = _short_lease_context(tmp_path / "home", url, clock)
         with pytest.raises(LockLostError, match="another run has taken it"):
             BackupService(context).create("bob", progress=_taken_over_on_first_call(context, url))
@@ -230,7 +207,7 @@ def test_a_restore_whose_lock_passes_to_another_run_stops_and_puts_nothing_back(
     tmp_path: Path, clock: FixedClock
 ) -> None:
     with fresh_mysql_database("lost") as url:
-        _grow(url)
+        add_incompressible_rows(url)
         context = _short_lease_context(tmp_path / "home", url, clock)
         backups = BackupService(context)
         backup = backups.create("alice")
@@ -252,7 +229,7 @@ def test_a_restore_stopped_by_system_exit_is_left_for_the_next_run_to_report(
     pre-restore backup."""
     notifier = RecordingNotifier()
     context.notifier = notifier
-    _grow(db_url)
+    add_incompressible_rows(db_url)
     backup = backups.create("alice")
     with pytest.raises(SystemExit):
         restores.restore(backup.id, "alice", progress=_on_the_second_read(_raise(SystemExit(143))))
