@@ -20,7 +20,7 @@ from shared.redaction import redact
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
-from shared.services.leftovers import discard_files
+from shared.services.leftovers import discard_files, discard_uploads
 from shared.services.locking import DatabaseLock, lock_name
 from shared.time_limit import TimeLimit
 
@@ -127,6 +127,8 @@ class BackupService:
         dump = lock.guard(time_limit.guard(engine.dump(report), "the backup"))
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         result = run_pipeline(dump, compressor, uploads, progress)
+        # A storage can fail after it made the file (its last answer lost): nothing would name that file.
+        cleanup = discard_uploads(backup, {kind: ctx.storages[kind] for kind in result.failures})
         result.failures.update(refused)
         backup.file_size = result.stored_size
         backup.raw_size = result.raw_size
@@ -134,10 +136,14 @@ class BackupService:
         backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
         backup.table_rows = dict(report.tables)
         backup.database.server_version = report.server_version
-        backup.warnings = list(report.warnings) + [
-            f"storage {kind} failed, the backup is kept elsewhere: {reason}"
-            for kind, reason in result.failures.items()
-        ]
+        backup.warnings = (
+            list(report.warnings)
+            + [
+                f"storage {kind} failed, the backup is kept elsewhere: {reason}"
+                for kind, reason in result.failures.items()
+            ]
+            + cleanup
+        )
         lock.check()  # another run, having taken the lock, has settled this record as interrupted
         backup.status = BackupStatus.COMPLETED
         backup.completed_at = ctx.clock.now()

@@ -22,7 +22,7 @@ from shared.models import (
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
-from shared.services.leftovers import discard_files
+from shared.services.leftovers import discard_files, discard_uploads
 
 _READ_CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
@@ -80,11 +80,13 @@ class ImportService:
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         try:
             result = run_pipeline(source, compressor, uploads, progress)
+            cleanup = discard_uploads(backup, {kind: ctx.storages[kind] for kind in result.failures})
             result.failures.update(refused)
             backup.file_size = result.stored_size
             backup.sha256 = result.sha256
             backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
-            backup.warnings = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
+            failed = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
+            backup.warnings = failed + cleanup
             backup.status = BackupStatus.COMPLETED
             backup.completed_at = ctx.clock.now()
             ctx.catalog.add_backup(backup)

@@ -31,6 +31,16 @@ def discard_files(
         except Exception as exc:
             problems.append(_problem(location.kind, backup.filename, exc))
     backup.locations = []
+    for problem in problems:
+        _log.error("backup %s: %s", backup.id, problem)
+    return problems + discard_uploads(backup, written_to)
+
+
+def discard_uploads(backup: Backup, written_to: Mapping[StorageKind, Storage]) -> list[str]:
+    """Remove whatever the uploads of `backup` left in the storages it was `written_to` and that keep no
+    copy of it: partial data, or a file the storage made but whose upload then failed. Never raises; says
+    instead, one line per storage, what could not be removed."""
+    problems: list[str] = []
     for kind, storage in written_to.items():
         try:
             storage.discard_leftovers(backup.filename)

@@ -95,6 +95,8 @@ class FailurePlan:
     dropped_chunks: dict[int, bool] = field(default_factory=dict)
     """chunk number -> whether its bytes are kept before the connection is dropped."""
     rate_limited_requests: int = 0
+    rate_limited_after_drop: int = 0
+    """Requests rate limited once a dropped chunk has been handled: Drive out of reach just after it."""
     rate_limit_reason: str = "rateLimitExceeded"
     storage_quota_exceeded: bool = False
     refresh_token_revoked: bool = False
@@ -234,6 +236,8 @@ class DriveRequestHandler(BaseHTTPRequestHandler):
                 keep = failures.dropped_chunks.pop(number)
                 if keep:
                     self._put_chunk(query, body)
+                failures.rate_limited_requests += failures.rate_limited_after_drop
+                failures.rate_limited_after_drop = 0
                 raise Dropped()
             if number in failures.chunk_statuses:
                 status = failures.chunk_statuses.pop(number)

@@ -34,6 +34,8 @@ from tests.functions.conftest import RecordingNotifier
 from tests.sample_data import add_incompressible_rows, execute, fingerprint
 
 LEASE_SECONDS = 3
+DRIVE_ATTEMPTS = 4
+"""The `drive_storage` fixture's retry attempts: Drive out of reach that often fails an upload."""
 
 
 def _stored_files(context: ServiceContext) -> list[str]:
@@ -171,6 +173,38 @@ def test_a_dead_run_is_settled_even_when_a_storage_cannot_be_reached(
         assert settled.status is BackupStatus.FAILED
         [problem] = settled.warnings
         assert "storage drive" in problem and "delete it by hand" in problem
+
+
+@pytest.mark.parametrize("out_of_reach_for", [DRIVE_ATTEMPTS, 100])
+def test_a_drive_copy_made_but_not_confirmed_is_not_left_behind(
+    tmp_path: Path,
+    clock: FixedClock,
+    drive_fake: DriveFake,
+    drive_folder: str,
+    drive_storage: DriveStorage,
+    out_of_reach_for: int,
+) -> None:
+    """Drive makes the file with the last chunk; when its answer is lost and Drive is out of reach while
+    the upload asks how far it got, the backup completes on local storage only. The Drive file, which no
+    record names, is removed, or when Drive stays out of reach, the warning says to delete it by hand."""
+    with fresh_mysql_database("unconfirmed") as url:
+        context = build_context(Config(database_url=url, home=tmp_path / "home"), clock)
+        context.storages[StorageKind.DRIVE] = drive_storage
+        context.targets = (StorageKind.LOCAL, StorageKind.DRIVE)
+        drive_fake.failures.dropped_chunks[1] = True  # the only chunk, kept
+        drive_fake.failures.rate_limited_after_drop = out_of_reach_for
+
+        taken = BackupService(context).create("bob")
+
+    assert taken.status is BackupStatus.COMPLETED
+    assert [location.kind for location in taken.locations] == [StorageKind.LOCAL]
+    assert any(w.startswith("storage drive failed, the backup is kept elsewhere") for w in taken.warnings)
+    left = [file.name for file in drive_fake.files_in(drive_folder)]
+    if out_of_reach_for == DRIVE_ATTEMPTS:
+        assert left == []
+    else:
+        assert left == [taken.filename]
+        assert any(taken.filename in w and "delete it by hand" in w for w in taken.warnings), taken.warnings
 
 
 def _taken_over_on_first_call(context: ServiceContext, url: DatabaseURL) -> ProgressCallback:
