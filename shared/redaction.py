@@ -31,10 +31,11 @@ _PYTHON_REPR = r"(?:[A-Z][A-Za-z]*(?:Error|Exception|Pool|Warning)\(|\(['\"])"
 # it was cut off.
 _QUOTED = r"\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.|'')*'?"
 
-# password=…, "api_key": "…", PGPASSWORD='…', client_secret: …, X-Goog-Signature=…; a quoted value is
+# password=…, "api_key": "…", PGPASSWORD='…', client_secret: …, X-Goog-Signature=…, upload_id=… (a resumable
+# upload's session, which lets its holder write the file); a quoted value is
 # masked up to its closing quote (escapes included), an unquoted one up to the next whitespace.
 _KEY_VALUE = re.compile(
-    r"(?P<keep>[\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|credentials?|signature)"
+    r"(?P<keep>[\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|credentials?|signature|upload_id)"
     r"[\"']?\s*[=:]\s*)"
     r"(?P<value>" + _QUOTED + "|(?!" + _PLAIN_OUTCOMES + "|" + _PYTHON_REPR + r")\S+)",
     re.IGNORECASE,

@@ -7,6 +7,7 @@ import json
 import ssl
 
 import google.auth.exceptions
+import httplib2
 from googleapiclient.errors import HttpError
 
 from shared.errors import BackupServiceError, NotFoundError, StorageError
@@ -36,7 +37,8 @@ def error_reasons(error: HttpError) -> list[str]:
 
 
 def is_transient(error: BaseException) -> bool:
-    """True for failures a later attempt can get past: rate limits, 5xx, timeouts, broken connections."""
+    """True for failures a later attempt can get past: rate limits, 5xx, timeouts, broken connections,
+    failed name lookups."""
     if isinstance(error, HttpError):
         status = int(error.resp.status)
         if status in TRANSIENT_STATUSES:
@@ -46,7 +48,8 @@ def is_transient(error: BaseException) -> bool:
         return True
     if isinstance(error, ssl.SSLCertVerificationError):
         return False
-    return isinstance(error, OSError | http.client.HTTPException)
+    # httplib2 reports a failed name lookup, often momentary (EAI_AGAIN), as a plain Exception
+    return isinstance(error, OSError | http.client.HTTPException | httplib2.ServerNotFoundError)
 
 
 def to_storage_error(error: BaseException, doing: str, secret_name: str = "") -> BackupServiceError:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from shared.redaction import redact
+
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ class RetryPolicy:
                     description,
                     attempt,
                     self.attempts,
-                    error,
+                    redact(str(error)),
                     delay,
                 )
                 self.sleep(delay)

@@ -28,6 +28,11 @@ from shared.redaction import MASK, redact
         ("invalid_grant for refresh token 1//0gAbCdEfGhIjKlMnOpQrStUvWx", "1//0gAbCdEfGhIjKlMnOpQrStUvWx"),
         ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----", "MIIEvQIBADANBg"),
         ('"client_secret": "GOCSPX-abcdef"', "GOCSPX-abcdef"),
+        (
+            "<HttpError 503 when requesting https://www.googleapis.com/upload/drive/v3/files?uploadType="
+            "resumable&upload_id=ADPycdtM0fRLy4kL2v returned>",
+            "ADPycdtM0fRLy4kL2v",
+        ),
     ],
 )
 def test_secret_is_masked(text: str, secret: str) -> None:

@@ -500,6 +500,23 @@ def test_an_untrusted_certificate_is_a_permanent_error_not_retried(
     assert drive_sleeps.delays == []
 
 
+def test_a_name_that_does_not_resolve_is_retried_like_a_dropped_connection(
+    drive_fake: DriveFake, drive_folder: str, drive_sleeps: RecordedSleeps
+) -> None:
+    """httplib2 reports a failed lookup (a momentary DNS failure, EAI_AGAIN) as ServerNotFoundError, which is
+    no OSError: it is retried all the same, then reported."""
+    credentials = refresh_token_credentials(
+        OAuthRefreshToken("id", "secret", drive_fake.refresh_token, token_uri=drive_fake.token_uri)
+    )
+    trusting = httplib2.Http(ca_certs=str(drive_fake.tls.cert_path), timeout=5)
+    service = build_drive_service(credentials, endpoint="https://drive.invalid/drive/v3/", http=trusting)
+    storage = DriveStorage(service, drive_folder, retry=RetryPolicy(attempts=4, sleep=drive_sleeps))
+
+    with pytest.raises(StorageError, match=r"drive\.invalid"):
+        storage.test_connection()
+    assert len(drive_sleeps.delays) == 3
+
+
 def test_service_account_key_gets_a_token_and_reaches_drive(drive_fake: DriveFake, drive_folder: str) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
