@@ -10,8 +10,9 @@ resource "google_cloudfunctions2_function" "function" {
   labels      = local.labels
 
   build_config {
-    runtime     = "python312"
-    entry_point = each.key
+    runtime         = "python312"
+    entry_point     = each.key
+    service_account = google_service_account.build.id
 
     source {
       storage_source {
@@ -65,6 +66,7 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_service.enabled,
     google_project_iam_member.runtime,
     google_project_iam_member.runtime_scheduler_jobs,
+    google_project_iam_member.build,
     google_secret_manager_secret_iam_member.runtime_accessor,
   ]
 }

@@ -17,6 +17,13 @@ locals {
     "roles/datastore.user",    # the Firestore catalog
     "roles/logging.logWriter", # structured logs
   ])
+
+  # What Cloud Build needs to build a function from source (Cloud Run's "build service account" page).
+  build_project_roles = toset([
+    "roles/logging.logWriter",       # build logs
+    "roles/artifactregistry.writer", # the built images
+    "roles/storage.objectAdmin",     # the source, and the image layers it stages
+  ])
 }
 
 resource "google_project_iam_custom_role" "scheduler_job_updater" {
@@ -52,4 +59,12 @@ resource "google_service_account_iam_member" "runtime_acts_as_scheduler" {
   service_account_id = google_service_account.scheduler.name
   role               = "roles/iam.serviceAccountUser"
   member             = google_service_account.runtime.member
+}
+
+resource "google_project_iam_member" "build" {
+  for_each = local.build_project_roles
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.build.member
 }

@@ -13,6 +13,8 @@ locals {
   ]
 
   # backups.run-scheduled always includes the scheduler account (see permission_members).
+  # A scheduled function's timeout stays within Scheduler's wait (1800 s at most for HTTP targets): Scheduler
+  # cancels the request at its deadline, and the run would go on unseen, its failure never mailed.
   functions = {
     list_backups      = { permission = "backups.view", memory = "512Mi", cpu = "1", timeout_seconds = 60, max_instances = 5, description = "Lists backups from the catalog." }
     create_backup     = { permission = "backups.create", memory = "2Gi", cpu = "2", timeout_seconds = 3600, max_instances = 1, description = "Takes a backup now." }
@@ -21,7 +23,7 @@ locals {
     restore_backup    = { permission = "backups.restore", memory = "2Gi", cpu = "2", timeout_seconds = 3600, max_instances = 1, description = "Restores a backup (after a safety backup)." }
     cleanup_backups   = { permission = "backups.manage-settings", memory = "512Mi", cpu = "1", timeout_seconds = 900, max_instances = 1, description = "Applies the retention policy now." }
     backup_settings   = { permission = "backups.manage-settings", memory = "512Mi", cpu = "1", timeout_seconds = 60, max_instances = 2, description = "Reads and changes settings; keeps the Scheduler jobs in step." }
-    scheduled_backup  = { permission = "backups.run-scheduled", memory = "2Gi", cpu = "2", timeout_seconds = 3600, max_instances = 1, description = "The scheduled backup (Cloud Scheduler only)." }
+    scheduled_backup  = { permission = "backups.run-scheduled", memory = "2Gi", cpu = "2", timeout_seconds = 1800, max_instances = 1, description = "The scheduled backup (Cloud Scheduler only)." }
     scheduled_cleanup = { permission = "backups.run-scheduled", memory = "512Mi", cpu = "1", timeout_seconds = 900, max_instances = 1, description = "The scheduled cleanup (Cloud Scheduler only)." }
   }
 
@@ -36,6 +38,7 @@ locals {
 
   runtime_account_id   = "${var.name_prefix}-runtime"
   scheduler_account_id = "${var.name_prefix}-scheduler"
+  build_account_id     = "${var.name_prefix}-build"
   scheduler_member     = "serviceAccount:${local.scheduler_account_id}@${var.project_id}.iam.gserviceaccount.com"
 
   # Every permission with its members (empty when nobody has it): this is BACKUP_PERMISSIONS.

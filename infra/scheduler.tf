@@ -43,6 +43,11 @@ resource "google_cloud_scheduler_job" "job" {
 
   lifecycle {
     ignore_changes = [schedule, time_zone, paused]
+
+    precondition {
+      condition     = tonumber(trimsuffix(var.scheduler_attempt_deadline, "s")) >= local.functions[each.value.entry_point].timeout_seconds
+      error_message = "scheduler_attempt_deadline must cover the scheduled function's timeout: Scheduler cancels the request at its deadline, and the run's failure would never be mailed."
+    }
   }
 
   depends_on = [google_cloud_run_service_iam_member.invoker]

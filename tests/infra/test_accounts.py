@@ -28,9 +28,20 @@ def test_no_identity_gets_a_primitive_role() -> None:
         assert not any(f'"{role}"' in text for role in PRIMITIVE_ROLES), block.address
 
 
-def test_project_roles_go_to_the_runtime_account_only() -> None:
-    for block in resources("google_project_iam_member"):
-        assert block.body["member"] == "${google_service_account.runtime.member}", block.address
+def test_project_roles_go_to_the_runtime_and_build_accounts_only() -> None:
+    members = {block.name: block.body["member"] for block in resources("google_project_iam_member")}
+    build = members.pop("build")
+    assert build == "${google_service_account.build.member}"
+    assert set(members.values()) == {"${google_service_account.runtime.member}"}, members
+
+
+def test_functions_are_built_by_their_own_account_with_the_build_roles() -> None:
+    roles = set(re.findall(r'"(roles/[^"]+)"', local_values()["build_project_roles"]))
+    assert roles == {"roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectAdmin"}
+    [function] = resources("google_cloudfunctions2_function")
+    [build_config] = function.body["build_config"]
+    assert build_config["service_account"] == "${google_service_account.build.id}"
+    assert "${google_project_iam_member.build}" in function.body["depends_on"]
 
 
 def test_runtime_reads_exactly_its_secrets_and_writes_only_the_drive_oauth_one() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.infra.terraform_console import evaluate, evaluate_json, terraform_binary
-from tests.infra.terraform_files import blocks, local_values, resources
+from tests.infra.terraform_files import INFRA, blocks, local_values, resources
 
 EXPECTED_PERMISSION = {
     "list_backups": "backups.view",
@@ -108,3 +109,11 @@ def test_no_block_names_a_public_member() -> None:
     for block in blocks():
         text = json.dumps(block.body)
         assert "allUsers" not in text and "allAuthenticatedUsers" not in text, block.address
+
+
+@needs_terraform
+def test_the_example_variables_file_is_accepted_as_shipped(tmp_path: Path) -> None:
+    """infra/README's first step copies it: `terraform plan` must not fail on its own example."""
+    shutil.copy(INFRA / "terraform.tfvars.example", tmp_path / "terraform.tfvars")
+    bindings = evaluate_json("local.invoker_bindings", {}, tmp_path)
+    assert "list_backups domain:example.com" in bindings
