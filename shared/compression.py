@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, cast
 
 import zstandard
+from backports import zstd
 from isal import isal_zlib
 
 from shared.errors import InvalidInputError
@@ -86,9 +87,8 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 
 OUTPUT_LIMIT = 1 << 20
-"""gzip: at most this many bytes come out of one decoding step, so memory stays flat however well the data
-compressed. zstd: steps are fed small input slices, which bounds them for dump-like data."""
-_ZSTD_INPUT_SLICE = 16 * 1024
+"""At most this many bytes come out of one decoding step, so memory stays flat however well the data
+compressed."""
 
 
 class _Member(Protocol):
@@ -128,9 +128,12 @@ class _GzipMember:
 
 
 class _ZstdMember:
+    """Decoded with `backports.zstd` (the standard library's `compression.zstd` from Python 3.14), whose
+    decoder takes an output limit as zlib's does; `zstandard`'s has none, so one 16 KiB slice of a run of
+    zeros could come out as hundreds of MiB."""
+
     def __init__(self) -> None:
-        self._decoder = zstandard.ZstdDecompressor().decompressobj()
-        self._unread = b""
+        self._decoder = zstd.ZstdDecompressor()
 
     @property
     def eof(self) -> bool:
@@ -138,16 +141,15 @@ class _ZstdMember:
 
     @property
     def unused_data(self) -> bytes:
-        return bytes(self._decoder.unused_data) + self._unread
+        return bytes(self._decoder.unused_data)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        # This decoder has no output limit; small input slices keep each step's output small.
-        for start in range(0, len(data), _ZSTD_INPUT_SLICE):
-            out = self._decoder.decompress(data[start : start + _ZSTD_INPUT_SLICE])
+        while True:
+            out = self._decoder.decompress(data, OUTPUT_LIMIT)
             if out:
                 yield out
-            if self._decoder.eof:
-                self._unread = data[start + _ZSTD_INPUT_SLICE :]
+            data = b""  # the decoder keeps what it has not used yet
+            if self._decoder.eof or self._decoder.needs_input:
                 return
 
 
@@ -156,7 +158,7 @@ def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _unzstd(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    return _decode_members(chunks, _ZstdMember, zstandard.ZstdError, "zstd")
+    return _decode_members(chunks, _ZstdMember, zstd.ZstdError, "zstd")
 
 
 def _decode_members(
