@@ -176,7 +176,7 @@ variable "firestore_location" {
 }
 
 variable "drive_folder_id" {
-  description = "ID of the Drive folder (in a Shared Drive) that receives the backups; share it with the runtime service account as Content manager."
+  description = "ID of the Drive folder (in a Shared Drive) that receives the backups; add the runtime service account to that Shared Drive as Manager (deleting files for good takes it)."
   type        = string
 
   validation {

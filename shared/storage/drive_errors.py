@@ -21,7 +21,8 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 STORAGE_QUOTA_MESSAGE = (
     "Google Drive refused the file: the storage quota is exceeded ({reason}). Service accounts have no "
     "My Drive storage quota: put the backup folder in a Shared Drive and add the service account as a "
-    "member (Content manager), or use OAuth user credentials; otherwise free space in the Drive"
+    "member (Manager, which deleting old backups takes), or use OAuth user credentials; otherwise free "
+    "space in the Drive"
 )
 
 
