@@ -24,9 +24,12 @@ resource "google_storage_bucket" "source" {
     enabled = true
   }
 
+  # Old archives only: the live one (named after its content) stays however old it is, or the next apply
+  # would upload it again. Terraform deletes an archive it replaces, which versioning keeps as noncurrent.
   lifecycle_rule {
     condition {
-      age = 30
+      days_since_noncurrent_time = 30
+      with_state                 = "ARCHIVED"
     }
     action {
       type = "Delete"

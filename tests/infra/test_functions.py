@@ -163,3 +163,15 @@ def test_a_verifying_url_with_its_certificate_is_accepted(tmp_path: Path) -> Non
     result = evaluate("var.database_server_ca", variables, tmp_path)
     assert "Error" not in result.stderr, result.stderr
     assert evaluate_json("var.database_server_ca", variables, tmp_path) == PEM
+
+
+def test_the_source_bucket_expires_replaced_archives_only() -> None:
+    """The live archive is named after its content and can be months old; deleting it would make the next
+    apply upload it again. Only the noncurrent versions of archives Terraform replaced go."""
+    bucket = resource("google_storage_bucket", "source").body
+    condition = single_block(single_block(bucket, "lifecycle_rule"), "condition")
+    assert {key: condition[key] for key in condition if not key.startswith("__")} == {
+        "days_since_noncurrent_time": 30,
+        "with_state": "ARCHIVED",
+    }
+    assert single_block(bucket, "versioning")["enabled"] is True
