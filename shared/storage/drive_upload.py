@@ -109,7 +109,7 @@ class DriveUpload:
         self._buffer += data
         # Keep the last chunk back: the final request must carry at least one byte and the total.
         while len(self._buffer) > self._chunk_size:
-            self._send_until(self._buffer_start + self._chunk_size, total=None)
+            self._send(total=None)
 
     def commit(self, sha256: str, size: int) -> str:
         if self._closed:
@@ -120,7 +120,7 @@ class DriveUpload:
                     f"{self._filename}: the caller expected {size} bytes with SHA-256 {sha256}, but "
                     f"{self._written} bytes with SHA-256 {self._sha256.hexdigest()} were written"
                 )
-            stored = self._send_until(self._written, total=self._written)
+            stored = self._send(total=self._written)
             if stored is None:
                 raise StorageError(f"Drive did not confirm that the upload of {self._filename} finished")
             self._file_id = str(stored["id"])
@@ -173,28 +173,34 @@ class DriveUpload:
             raise HttpError(response, content, uri=request.uri)
         return str(response["location"]), request.http
 
-    def _send_until(self, end: int, total: int | None) -> dict[str, Any] | None:
-        """Make the session hold bytes [0, end); with `total`, finish it and return the file's metadata."""
+    def _send(self, total: int | None) -> dict[str, Any] | None:
+        """Without `total`, have the session take one more chunk (or part of one); with it, send the rest,
+        finish the session and return the file's metadata."""
         doing = f"uploading {self._filename} to Google Drive"
         rounds_without_progress = 0
         while rounds_without_progress < MAX_ROUNDS_WITHOUT_PROGRESS:
             held_before = self._buffer_start
-            finished = self._run(lambda: self._put(end, total), doing)
-            if finished is not None or (total is None and self._buffer_start >= end):
+            finished = self._run(lambda: self._put(total), doing)
+            progressed = self._buffer_start > held_before
+            if finished is not None or (total is None and progressed):
                 return finished
-            rounds_without_progress = rounds_without_progress + 1 if self._buffer_start == held_before else 0
+            rounds_without_progress = 0 if progressed else rounds_without_progress + 1
         raise StorageError(
             f"Google Drive stopped accepting bytes of {self._filename} at byte {self._buffer_start}"
         )
 
-    def _put(self, end: int, total: int | None) -> dict[str, Any] | None:
-        """One request: resume if needed, then send what the session lacks up to `end`."""
+    def _put(self, total: int | None) -> dict[str, Any] | None:
+        """One request: resume if needed, then send a whole chunk from where the session's bytes end (a
+        chunk other than the last must be a multiple of 256 KiB, wherever Drive stopped), or with `total`
+        all that is left."""
+        held_before = self._buffer_start
         if self._session_needs_query:
             done = self._request(b"", "bytes */*" if total is None else f"bytes */{total}")
-            if done is not None or (total is None and self._buffer_start >= end):
+            if done is not None or (total is None and self._buffer_start > held_before):
                 return done
         start = self._buffer_start
-        body = bytes(self._buffer[: end - start])
+        body = bytes(self._buffer if total is not None else self._buffer[: self._chunk_size])
+        end = start + len(body)
         if body:
             content_range = f"bytes {start}-{end - 1}/{'*' if total is None else total}"
         else:

@@ -95,6 +95,8 @@ class FailurePlan:
     dropped_chunks: dict[int, bool] = field(default_factory=dict)
     """chunk number -> whether its bytes are kept before the connection is dropped."""
     rate_limited_requests: int = 0
+    kept_of_chunks: dict[int, int] = field(default_factory=dict)
+    """chunk number -> how many of its bytes the session keeps (a 308 says so), as Drive may keep less."""
     rate_limited_after_drop: int = 0
     """Requests rate limited once a dropped chunk has been handled: Drive out of reach just after it."""
     rate_limit_reason: str = "rateLimitExceeded"
@@ -242,6 +244,8 @@ class DriveRequestHandler(BaseHTTPRequestHandler):
             if number in failures.chunk_statuses:
                 status = failures.chunk_statuses.pop(number)
                 return _error(status, "backendError", "Backend Error")
+            if number in failures.kept_of_chunks:
+                return self._keep_part_of_chunk(query, body, failures.kept_of_chunks.pop(number))
         if failures.rate_limited_requests > 0:
             failures.rate_limited_requests -= 1
             return _error(403, failures.rate_limit_reason, "Rate Limit Exceeded")
@@ -358,6 +362,19 @@ class DriveRequestHandler(BaseHTTPRequestHandler):
         session_query = urlencode({**query, "upload_id": upload_id})
         location = f"{self.drive.base_url}/upload/drive/v3/files?{session_query}"
         return 200, {"Location": location}, b""
+
+    def _keep_part_of_chunk(
+        self, query: dict[str, str], body: bytes, kept: int
+    ) -> tuple[int, dict[str, str], bytes]:
+        session = self.drive.sessions.get(query["upload_id"])
+        if session is None:
+            return _error(404, "notFound", "Upload session not found or expired.")
+        held = len(session.received)
+        problem = _apply_content_range(session, self.headers.get("Content-Range", ""), body)
+        if problem is not None:
+            return _error(400, "badRequest", problem)
+        del session.received[held + kept :]
+        return 308, {"Range": f"bytes=0-{len(session.received) - 1}"} if session.received else {}, b""
 
     def _put_chunk(self, query: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         session = self.drive.sessions.get(query["upload_id"])

@@ -28,6 +28,7 @@ from shared.storage.drive_credentials import (
     refresh_token_credentials,
     service_account_credentials,
 )
+from shared.storage.drive_upload import CHUNK_GRANULARITY
 from shared.storage.retry import RetryPolicy
 from tests.contracts.storage_contract import StorageContract
 from tests.fakes.drive_fixtures import (
@@ -498,6 +499,25 @@ def test_an_untrusted_certificate_is_a_permanent_error_not_retried(
     with pytest.raises(StorageError, match=r"(?i)certificate verify failed"):
         storage.test_connection()
     assert drive_sleeps.delays == []
+
+
+@pytest.mark.parametrize("kept", [CHUNK_GRANULARITY, 100_000, 0])
+def test_a_chunk_drive_keeps_only_part_of_resumes_with_whole_chunks_from_there(
+    drive_fake: DriveFake, drive_folder: str, drive_storage: DriveStorage, kept: int
+) -> None:
+    """Drive may keep fewer bytes of a chunk than were sent, at any offset; the upload goes on from there,
+    each chunk but the last still a multiple of 256 KiB, and the file arrives whole."""
+    drive_fake.failures.kept_of_chunks[1] = kept
+    data = payload(5 * TEST_CHUNK_SIZE + 1234)
+    pending = drive_storage.begin("partial.sql.gz")
+    pending.write(data)
+    ref = pending.commit(hashlib.sha256(data).hexdigest(), len(data))
+
+    assert drive_fake.files[ref].content == data
+    chunks = drive_fake.upload_chunks()
+    assert chunk_starts(drive_fake)[:2] == [0, kept]
+    assert all(chunk.body_length % CHUNK_GRANULARITY == 0 for chunk in chunks[:-1]), chunks
+    assert all(chunk.answer in (200, 308) for chunk in chunks)
 
 
 def test_a_name_that_does_not_resolve_is_retried_like_a_dropped_connection(
