@@ -56,6 +56,10 @@ resource "google_cloudfunctions2_function" "function" {
   }
 
   lifecycle {
+    precondition {
+      condition     = !local.database_is_private || local.vpc_connector != "none"
+      error_message = "database_url is a private address, which the functions reach only through a VPC connector: set vpc_network (a connector is created) or vpc_connector_id."
+    }
     postcondition {
       condition     = self.url == local.function_urls[each.key]
       error_message = "The function's URL is ${self.url}, not ${local.function_urls[each.key]} as BACKUP_AUTH_AUDIENCE says; update local.function_urls in permissions.tf."

@@ -39,7 +39,10 @@ locals {
   runtime_account_id   = "${var.name_prefix}-runtime"
   scheduler_account_id = "${var.name_prefix}-scheduler"
   build_account_id     = "${var.name_prefix}-build"
-  scheduler_member     = "serviceAccount:${local.scheduler_account_id}@${var.project_id}.iam.gserviceaccount.com"
+
+  # A database at a private address (RFC 1918) is reached only through a VPC connector.
+  database_is_private = can(regex("^[a-z]+://[^/@]*@(10\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.)", var.database_url))
+  scheduler_member    = "serviceAccount:${local.scheduler_account_id}@${var.project_id}.iam.gserviceaccount.com"
 
   # Every permission with its members (empty when nobody has it): this is BACKUP_PERMISSIONS.
   permission_members = {

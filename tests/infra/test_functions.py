@@ -175,3 +175,9 @@ def test_the_source_bucket_expires_replaced_archives_only() -> None:
         "with_state": "ARCHIVED",
     }
     assert single_block(bucket, "versioning")["enabled"] is True
+
+
+def test_a_private_database_without_a_vpc_path_is_refused_before_deploying() -> None:
+    function = resource("google_cloudfunctions2_function", "function").body
+    conditions = [check["condition"] for check in single_block(function, "lifecycle")["precondition"]]
+    assert '${!local.database_is_private || local.vpc_connector != "none"}' in conditions

@@ -117,3 +117,20 @@ def test_the_example_variables_file_is_accepted_as_shipped(tmp_path: Path) -> No
     shutil.copy(INFRA / "terraform.tfvars.example", tmp_path / "terraform.tfvars")
     bindings = evaluate_json("local.invoker_bindings", {}, tmp_path)
     assert "list_backups domain:example.com" in bindings
+
+
+@needs_terraform
+@pytest.mark.parametrize(
+    ("database_url", "private"),
+    [
+        ("mysql://backup@10.20.0.3:3306/shop", True),
+        ("postgresql://backup@172.16.5.9/app", True),
+        ("postgresql://backup@172.32.0.1/app", False),
+        ("mysql://backup@192.168.1.4/shop", True),
+        ("mysql://backup@db.example.com/shop", False),
+        ("mysql://backup@34.77.10.2/shop", False),
+    ],
+)
+def test_a_private_database_address_is_recognised(database_url: str, private: bool, tmp_path: Path) -> None:
+    """A function with no VPC path to a private address could never connect: functions.tf refuses it."""
+    assert evaluate_json("local.database_is_private", {"database_url": database_url}, tmp_path) is private
