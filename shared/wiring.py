@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httplib2
 from google.auth.credentials import AnonymousCredentials, Credentials
@@ -21,7 +21,7 @@ from shared.catalog.firestore import FirestoreCatalog
 from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import Clock, SystemClock
 from shared.config import Config
-from shared.errors import ConfigurationError
+from shared.errors import CatalogUnavailableError, ConfigurationError
 from shared.models import BackupSettings, StorageKind
 from shared.notify.base import Notifier
 from shared.notify.log import LogNotifier
@@ -78,7 +78,7 @@ def build_context_and_settings_time(
         password = secrets.get(config.database_password_secret)
         config = replace(config, database_url=config.database_url.with_password(password))
     catalog = build_catalog(config, clock)
-    settings = catalog.get_settings() if storages_follow_settings(config) else None
+    settings, storages_from = _settings_for_storages(config, catalog)
     storages, targets = storages_for(config, settings, secrets)
     context = ServiceContext(
         config=config,
@@ -91,7 +91,28 @@ def build_context_and_settings_time(
         notifier=build_notifier(config, catalog, secrets),
         secrets=secrets,
     )
-    return context, settings.updated_at if settings else None
+    return context, storages_from
+
+
+NOT_FROM_SETTINGS = datetime.min.replace(tzinfo=UTC)
+"""`updated_at` of no settings: the storages were built without them, which could not be read, so the
+first settings read afterwards rebuild them."""
+
+
+def _settings_for_storages(
+    config: Config, catalog: Catalog
+) -> tuple[BackupSettings | None, datetime | None]:
+    """The settings the storages are built from, and their `updated_at`. An instance that starts while the
+    catalog does not answer starts with the storages as configured, so that its calls can still answer
+    and count as attempts (a scheduled run's last one mails the failure)."""
+    if not storages_follow_settings(config):
+        return None, None
+    try:
+        settings = catalog.get_settings()
+    except CatalogUnavailableError as exc:
+        _log.error("starting without the settings, which could not be read: %s", exc)
+        return None, NOT_FROM_SETTINGS
+    return settings, settings.updated_at
 
 
 def build_secrets(config: Config) -> Secrets:
@@ -201,8 +222,26 @@ def build_notifier(config: Config, catalog: Catalog, secrets: Secrets) -> Notifi
         _log.critical(reason)
         return SafeNotifier(UnsendableNotifier(reason), known_secrets=known_secrets)
     client = build_sendgrid_client(api_key, config.sendgrid_host or SENDGRID_HOST)
-    inner = SendGridNotifier(client, config.notify_from, lambda: catalog.get_settings().notification_emails)
+    inner = SendGridNotifier(client, config.notify_from, LastKnownRecipients(catalog))
     return SafeNotifier(inner, known_secrets=[api_key, *known_secrets])
+
+
+class LastKnownRecipients:
+    """The settings' notification e-mails, read at send time; while the catalog does not answer, the ones
+    read last, so that the mail about the outage's failures still goes out."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._last: list[str] | None = None
+
+    def __call__(self) -> list[str]:
+        try:
+            self._last = list(self._catalog.get_settings().notification_emails)
+        except CatalogUnavailableError:
+            if self._last is None:
+                raise
+            _log.warning("the catalog does not answer; mailing the recipients it named last")
+        return self._last
 
 
 def _sendgrid_api_key(secrets: Secrets, name: str) -> str:
