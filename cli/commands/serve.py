@@ -87,8 +87,16 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _serve_until_interrupted(server: BaseWSGIServer) -> None:
     """Serve on a thread of its own: werkzeug's loop swallows KeyboardInterrupt, which here must end the
-    command, with the signal that raised it."""
-    worker = threading.Thread(target=server.serve_forever, name="http-server", daemon=True)
+    command, with the signal that raised it. A loop that stops by itself is a failure, raised here."""
+    stopped: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        except BaseException as exc:
+            stopped.append(exc)
+
+    worker = threading.Thread(target=serve, name="http-server", daemon=True)
     worker.start()
     try:
         while worker.is_alive():
@@ -97,3 +105,6 @@ def _serve_until_interrupted(server: BaseWSGIServer) -> None:
         # shutdown() waits for the loop to notice; on a thread of its own it cannot hang the exit.
         threading.Thread(target=server.shutdown, name="http-shutdown", daemon=True).start()
         worker.join(5)
+    if stopped:
+        raise RuntimeError(f"the server stopped serving: {stopped[0]}") from stopped[0]
+    raise RuntimeError("the server stopped serving without saying why")

@@ -46,3 +46,15 @@ def test_a_stopped_server_is_an_interruption_with_a_clean_stdout(
     assert run.code == 130, run.stderr
     assert run.json == {"error": f"interrupted ({said})", "exit_code": 130}
     assert f"http://127.0.0.1:{port}/" in run.stderr and "GET /list_backups" in run.stderr
+
+
+def test_a_server_loop_that_stops_by_itself_fails_the_command() -> None:
+    """Not "stopped" with exit 0: the loop's own error ends the command as a failure."""
+    from werkzeug.serving import make_server
+
+    from cli.commands.serve import _serve_until_interrupted, build_app
+
+    server = make_server("127.0.0.1", 0, build_app(), threaded=True)
+    server.socket.close()  # its loop's next wait on the socket fails
+    with pytest.raises(RuntimeError, match="the server stopped serving: "):
+        _serve_until_interrupted(server)
