@@ -102,8 +102,6 @@ def serve(request: flask.Request, endpoint: Endpoint, handler: Handler) -> flask
         return response
     try:
         current = runtime.current()
-    except ServiceUnavailableError as exc:  # the catalog or a secret out of reach: the next call tries again
-        return unavailable_response(exc, endpoint.name)
     except Exception:
         reference = uuid.uuid4().hex[:12]
         _log.exception(
