@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from shared.compression import make_compressor
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
@@ -12,6 +14,7 @@ from shared.models import (
     BackupSource,
     BackupStatus,
     DatabaseInfo,
+    StorageKind,
     StorageLocation,
 )
 from shared.notify.base import backup_failed, drive_upload_degraded
@@ -20,9 +23,21 @@ from shared.redaction import redact
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
-from shared.services.leftovers import discard_files, discard_uploads
+from shared.services.leftovers import discard_failed_uploads, discard_files
 from shared.services.locking import DatabaseLock, lock_name
+from shared.storage.base import Storage
 from shared.time_limit import TimeLimit
+
+
+@dataclass(frozen=True)
+class _FailedStorages:
+    """The storages a completed backup could not be stored in."""
+
+    uploads: dict[StorageKind, Storage]
+    """Those whose upload began and failed: whatever they left must go."""
+    reasons: dict[StorageKind, str]
+    """Every one that failed (or refused to begin), and why."""
+
 
 _NOTIFIED_ELSEWHERE = (BackupSource.SCHEDULED, BackupSource.PRE_RESTORE)
 """Scheduled runs mail once after Scheduler's final retry; a failed pre-restore backup fails the restore,
@@ -90,10 +105,13 @@ class BackupService:
         backup.status = BackupStatus.RUNNING
         ctx.catalog.update_backup(backup)
         try:
-            self._run(url, backup, progress, time_limit, lock)
+            failed = self._run(url, backup, progress, time_limit, lock)
         except (Exception, KeyboardInterrupt) as exc:  # Ctrl-C fails the backup as any error does
             self._fail(backup, actor, exc)
             raise
+        # Completed and recorded: nothing from here on may fail it (and so delete its files).
+        discard_failed_uploads(ctx, backup, failed.uploads)
+        self._report_degraded(backup, failed.reasons)
         ctx.auditor.record(
             actor,
             AuditAction.CREATE,
@@ -115,7 +133,8 @@ class BackupService:
         progress: ProgressCallback | None,
         time_limit: TimeLimit,
         lock: DatabaseLock,
-    ) -> None:
+    ) -> _FailedStorages:
+        """Dump, store and record the backup as completed; the storages that failed it."""
         ctx = self._ctx
         engine = ctx.engine_factory(url)
         report = DumpReport()
@@ -127,8 +146,7 @@ class BackupService:
         dump = lock.guard(time_limit.guard(engine.dump(report), "the backup"))
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         result = run_pipeline(dump, compressor, uploads, progress)
-        # A storage can fail after it made the file (its last answer lost): nothing would name that file.
-        cleanup = discard_uploads(backup, {kind: ctx.storages[kind] for kind in result.failures})
+        failed_uploads = {kind: ctx.storages[kind] for kind in result.failures}
         result.failures.update(refused)
         backup.file_size = result.stored_size
         backup.raw_size = result.raw_size
@@ -142,19 +160,21 @@ class BackupService:
                 f"storage {kind} failed, the backup is kept elsewhere: {reason}"
                 for kind, reason in result.failures.items()
             ]
-            + cleanup
         )
         lock.check()  # another run, having taken the lock, has settled this record as interrupted
         backup.status = BackupStatus.COMPLETED
         backup.completed_at = ctx.clock.now()
         ctx.catalog.update_backup(backup)
-        for kind, reason in result.failures.items():
-            kept_at = ", ".join(str(k) for k in result.refs)
-            ctx.notifier.send(
-                drive_upload_degraded(
-                    backup.database, f"{kind}: {reason}", backup.completed_at, backup.id, kept_at
-                )
+        return _FailedStorages(failed_uploads, dict(result.failures))
+
+    def _report_degraded(self, backup: Backup, reasons: dict[StorageKind, str]) -> None:
+        kept_at = ", ".join(str(location.kind) for location in backup.locations)
+        completed_at = backup.completed_at or self._ctx.clock.now()
+        for kind, reason in reasons.items():
+            degraded = drive_upload_degraded(
+                backup.database, f"{kind}: {reason}", completed_at, backup.id, kept_at
             )
+            self._ctx.notifier.send(degraded)
 
     def _fail(self, backup: Backup, actor: str, exc: BaseException) -> None:
         ctx = self._ctx

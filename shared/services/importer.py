@@ -22,7 +22,7 @@ from shared.models import (
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
-from shared.services.leftovers import discard_files, discard_uploads
+from shared.services.leftovers import discard_failed_uploads, discard_files
 
 _READ_CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
@@ -80,19 +80,19 @@ class ImportService:
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         try:
             result = run_pipeline(source, compressor, uploads, progress)
-            cleanup = discard_uploads(backup, {kind: ctx.storages[kind] for kind in result.failures})
+            failed_uploads = {kind: ctx.storages[kind] for kind in result.failures}
             result.failures.update(refused)
             backup.file_size = result.stored_size
             backup.sha256 = result.sha256
             backup.locations = [StorageLocation(kind, ref) for kind, ref in result.refs.items()]
-            failed = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
-            backup.warnings = failed + cleanup
+            backup.warnings = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
             backup.status = BackupStatus.COMPLETED
             backup.completed_at = ctx.clock.now()
             ctx.catalog.add_backup(backup)
         except Exception:
             discard_files(ctx, backup, ctx.write_targets)  # a file no record names would be kept for ever
             raise
+        discard_failed_uploads(ctx, backup, failed_uploads)
         ctx.auditor.record(
             actor,
             AuditAction.IMPORT,

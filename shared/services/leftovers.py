@@ -54,3 +54,20 @@ def discard_uploads(backup: Backup, written_to: Mapping[StorageKind, Storage]) -
 def _problem(kind: object, filename: str, exc: Exception) -> str:
     reason = redact(str(exc).strip() or type(exc).__name__)
     return f"could not remove what was written of {filename} in storage {kind}: {reason}; delete it by hand"
+
+
+def discard_failed_uploads(
+    ctx: ServiceContext, backup: Backup, failed: Mapping[StorageKind, Storage]
+) -> None:
+    """Remove what the storages whose upload `failed` left of a completed backup (a file one made before its
+    last answer was lost, which no record names), and record what could not be. Only once the backup is
+    recorded as completed: this can take a storage's whole retry time, and a run stopped meanwhile must not
+    lose the good copy. Never raises, since the backup has completed."""
+    problems = discard_uploads(backup, failed)
+    if not problems:
+        return
+    backup.warnings = [*backup.warnings, *problems]
+    try:
+        ctx.catalog.update_backup(backup)
+    except Exception as exc:
+        _log.error("backup %s: could not record %s: %s", backup.id, problems, redact(str(exc)))

@@ -204,7 +204,9 @@ def test_a_drive_copy_made_but_not_confirmed_is_not_left_behind(
         assert left == []
     else:
         assert left == [taken.filename]
-        assert any(taken.filename in w and "delete it by hand" in w for w in taken.warnings), taken.warnings
+        stored = context.catalog.get_backup(taken.id)
+        assert stored.status is BackupStatus.COMPLETED
+        assert any(taken.filename in w and "delete it by hand" in w for w in stored.warnings), stored.warnings
 
 
 def _taken_over_on_first_call(context: ServiceContext, url: DatabaseURL) -> ProgressCallback:
