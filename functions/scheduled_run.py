@@ -154,7 +154,9 @@ class _ClaimHeartbeat:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        # Until a refresh under way has ended (catalog calls have deadlines): one that ended after the run
+        # was finished would claim it again, and every retry would be told "in progress" until the TTL.
+        self._thread.join()
 
     def _beat(self) -> None:
         ttl: timedelta = self._ctx.lock_ttl
