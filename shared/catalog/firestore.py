@@ -15,6 +15,7 @@ from typing import Any, Concatenate, TypedDict
 from urllib.parse import quote
 
 from google.api_core.exceptions import (
+    Aborted,
     AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
@@ -56,9 +57,10 @@ RETRY_AFTER_SECONDS = 30
 _CONFLICT_ATTEMPTS = 20
 _READS_RETRIED = (DeadlineExceeded, InternalServerError, ServiceUnavailable)
 """What the client retries by default on BatchGetDocuments and RunQuery, the RPCs of every read here."""
-_WRITES_RETRIED = (ResourceExhausted, ServiceUnavailable)
-"""What it retries by default on Commit, the RPC of every write: not DeadlineExceeded, as that commit may
-have been applied."""
+_WRITES_RETRIED = (Aborted, ResourceExhausted, ServiceUnavailable)
+"""What it retries by default on Commit, the RPC of every write, and Aborted (contention: not applied),
+which the transactions these writes replaced retried: not DeadlineExceeded, as that commit may have been
+applied."""
 
 type _Snapshot = firestore.DocumentSnapshot[Any]
 
