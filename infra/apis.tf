@@ -5,6 +5,7 @@ locals {
     "artifactregistry.googleapis.com", # Cloud Functions build images
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com", # the project IAM bindings
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com", # VPC connector network
     "drive.googleapis.com",

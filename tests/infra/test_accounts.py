@@ -65,3 +65,11 @@ def test_the_only_value_terraform_stores_is_the_public_database_ca_certificate()
     expected = "google_secret_manager_secret_version.database_ca (secrets.tf)"
     assert [block.address for block in versions] == [expected]
     assert versions[0].body["secret_data"] == "${var.database_server_ca}"
+
+
+def test_every_api_the_deployment_calls_is_enabled() -> None:
+    """Project IAM bindings go through Cloud Resource Manager: a project without it would fail half-way
+    through apply. (Service Usage, which enables these, must be on already: it cannot enable itself.)"""
+    apis = set(re.findall(r'"([a-z]+\.googleapis\.com)"', local_values()["apis"]))
+    for needed in ("cloudresourcemanager", "cloudfunctions", "run", "cloudbuild", "iam"):
+        assert f"{needed}.googleapis.com" in apis, needed
