@@ -67,8 +67,15 @@ def verify_backup_file(
     chunks = open_backup(ctx, backup)
     if time_limit is not None:
         chunks = time_limit.guard(chunks, f"checking the file of backup {backup.id}")
+    for _ in counted(chunks, progress):
+        pass
+
+
+def counted(chunks: Iterable[bytes], progress: ProgressCallback | None) -> Iterator[bytes]:
+    """`chunks`, telling `progress` the bytes so far (read and stored alike: a stored file's bytes)."""
     done = 0
     for chunk in chunks:
         done += len(chunk)
         if progress is not None:
             progress(done, done)
+        yield chunk

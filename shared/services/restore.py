@@ -19,7 +19,7 @@ from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
 from shared.services.locking import DatabaseLock
-from shared.services.reading import open_backup, require_completed, verify_backup_file
+from shared.services.reading import counted, open_backup, require_completed, verify_backup_file
 from shared.time_limit import Reserve
 
 _log = logging.getLogger("backup.restore")
@@ -103,7 +103,7 @@ class RestoreService:
             engine = ctx.engine_factory(url)
             # A restore that commits as it goes stops early enough to leave time for putting it back.
             reserve = None if engine.restores_in_one_transaction else put_back_reserve(pre.raw_size or 0)
-            sql = decompress_stream(_counting(stored, _phase(RestorePhase.LOAD, phase_progress, progress)))
+            sql = decompress_stream(counted(stored, _phase(RestorePhase.LOAD, phase_progress, progress)))
             with _restoring(ctx.catalog, pre):
                 try:
                     engine.restore(lock.guard(time_limit.guard(sql, "the restore", reserve)))
@@ -149,7 +149,7 @@ class RestoreService:
         progress = _phase(RestorePhase.PUT_BACK, phase_progress)
         try:
             self._ctx.engine_factory(url).restore(
-                decompress_stream(_counting(open_backup(self._ctx, pre), progress))
+                decompress_stream(counted(open_backup(self._ctx, pre), progress))
             )
         except Exception as second:
             return _sentence(second)
@@ -240,12 +240,3 @@ def _phase(
             also(read, stored)
 
     return report
-
-
-def _counting(chunks: Iterator[bytes], progress: ProgressCallback | None) -> Iterator[bytes]:
-    done = 0
-    for chunk in chunks:
-        done += len(chunk)
-        if progress is not None:
-            progress(done, done)
-        yield chunk
