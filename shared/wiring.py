@@ -25,6 +25,7 @@ from shared.errors import CatalogUnavailableError, ConfigurationError
 from shared.models import BackupSettings, StorageKind
 from shared.notify.base import Notifier
 from shared.notify.log import LogNotifier
+from shared.notify.recipients import LastKnownRecipients
 from shared.notify.safe import SafeNotifier
 from shared.notify.sendgrid import (
     SENDGRID_HOST,
@@ -224,24 +225,6 @@ def build_notifier(config: Config, catalog: Catalog, secrets: Secrets) -> Notifi
     client = build_sendgrid_client(api_key, config.sendgrid_host or SENDGRID_HOST)
     inner = SendGridNotifier(client, config.notify_from, LastKnownRecipients(catalog))
     return SafeNotifier(inner, known_secrets=[api_key, *known_secrets])
-
-
-class LastKnownRecipients:
-    """The settings' notification e-mails, read at send time; while the catalog does not answer, the ones
-    read last, so that the mail about the outage's failures still goes out."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self._catalog = catalog
-        self._last: list[str] | None = None
-
-    def __call__(self) -> list[str]:
-        try:
-            self._last = list(self._catalog.get_settings().notification_emails)
-        except CatalogUnavailableError:
-            if self._last is None:
-                raise
-            _log.warning("the catalog does not answer; mailing the recipients it named last")
-        return self._last
 
 
 def _sendgrid_api_key(secrets: Secrets, name: str) -> str:
