@@ -89,6 +89,22 @@ def _killed_when(
         process.wait()
 
 
+def _restore_killed(
+    url: DatabaseURL, tmp_path: Path, lock_mode: str, ready: Callable[[SQLiteCatalog], bool]
+) -> tuple[Backup, ServiceContext, RecordingNotifier, Backup]:
+    """Back up, then run a restore of that backup, held up by `LOCK TABLES orders <lock_mode>`, and SIGKILL
+    it once `ready`; the backup, the next run's context and notifier, and the dead restore's pre-restore
+    backup."""
+    home = tmp_path / "home"
+    context, _ = _next_run(url, home)
+    backup = BackupService(context).create("alice")
+    with table_locked(url, "orders", lock_mode):
+        _killed_when(["restore", backup.id, "--force"], url, home, ready)
+    context, notifier = _next_run(url, home)
+    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    return backup, context, notifier, pre
+
+
 def _running(catalog: SQLiteCatalog) -> bool:
     return bool(catalog.list_backups(BackupFilter(status=BackupStatus.RUNNING)).backups)
 
@@ -156,14 +172,8 @@ def test_a_running_backup_whose_run_is_alive_cannot_be_deleted(database: Databas
 def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
     database: DatabaseURL, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    context, _ = _next_run(database, home)
-    backup = BackupService(context).create("alice")
     # The pre-restore dump reads the table; the restore cannot drop it.
-    with table_locked(database, "orders", "READ"):
-        _killed_when(["restore", backup.id, "--force"], database, home, _loading)
-    context, notifier = _next_run(database, home)
-    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    backup, context, notifier, pre = _restore_killed(database, tmp_path, "READ", _loading)
     assert pre.status is BackupStatus.COMPLETED and pre.restoring == backup.id and not pre.is_protected
 
     BackupService(context).create("bob")
@@ -183,13 +193,8 @@ def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
 def test_a_restore_killed_while_taking_its_pre_restore_backup_is_reported_as_not_started(
     database: DatabaseURL, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    context, _ = _next_run(database, home)
-    backup = BackupService(context).create("alice")
-    with table_locked(database, "orders"):  # the pre-restore dump waits to read the table
-        _killed_when(["restore", backup.id, "--force"], database, home, _running)
-    context, notifier = _next_run(database, home)
-    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    # The pre-restore dump waits to read the table.
+    backup, context, notifier, pre = _restore_killed(database, tmp_path, "WRITE", _running)
     assert pre.status is BackupStatus.RUNNING and pre.restoring == backup.id
 
     BackupService(context).create("bob")
