@@ -3,12 +3,16 @@ credentials go to Secret Manager), or POST `{"action": "test_drive"}` to try the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flask
 
+from functions import delete_backup
 from functions.http import Call, Endpoint, json_response, serve
 from functions.validation import Field
 from shared.errors import InvalidInputError
-from shared.models import ScheduleFrequency
+from shared.models import BackupSettings, ScheduleFrequency
+from shared.retention import RetentionPolicy
 from shared.services.drive_check import check_drive
 from shared.services.settings import SettingsService
 from shared.settings_rules import MAX_RETENTION
@@ -70,8 +74,24 @@ def _run(call: Call) -> flask.Response:
         return _test_drive(call)
     changes = dict(call.params)
     credentials = changes.pop("drive_credentials", None)
-    updated = settings.update(changes, call.actor, drive_credentials=credentials)
+    updated = settings.update(
+        changes, call.actor, drive_credentials=credentials, authorize=_may_delete_if_tightening(call)
+    )
     return json_response({"settings": updated.to_dict()})
+
+
+def _may_delete_if_tightening(call: Call) -> Callable[[BackupSettings, BackupSettings], None]:
+    """A retention change that keeps fewer backups deletes the rest at the next cleanup, so it also takes
+    the permission to delete."""
+
+    def authorize(current: BackupSettings, updated: BackupSettings) -> None:
+        before, after = RetentionPolicy.from_settings(current), RetentionPolicy.from_settings(updated)
+        tightening = after.tightened_from(before)
+        if tightening:
+            because = f"{tightening} deletes backups at the next cleanup"
+            call.runtime.guard.require(call.caller, delete_backup.ENDPOINT.permission, ENDPOINT.name, because)
+
+    return authorize
 
 
 def _test_drive(call: Call) -> flask.Response:

@@ -1,9 +1,11 @@
-"""`cleanup_backups`: apply the retention policy now, or only plan it (`dry_run`)."""
+"""`cleanup_backups`: apply the retention policy now (which deletes, so it also takes `backups.delete`), or
+only plan it (`dry_run`)."""
 
 from __future__ import annotations
 
 import flask
 
+from functions import delete_backup
 from functions.http import Call, Endpoint, json_response, serve
 from functions.validation import Field
 from shared.services.cleanup import CleanupResult, CleanupService
@@ -38,4 +40,8 @@ def cleanup_response(result: CleanupResult) -> flask.Response:
 
 
 def _run(call: Call) -> flask.Response:
-    return cleanup_response(run_cleanup(call, call.params.get("dry_run", False)))
+    dry_run = call.params.get("dry_run", False)
+    if not dry_run:
+        because = "a cleanup that is not a dry run deletes backups"
+        call.runtime.guard.require(call.caller, delete_backup.ENDPOINT.permission, ENDPOINT.name, because)
+    return cleanup_response(run_cleanup(call, dry_run))

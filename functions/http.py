@@ -146,7 +146,8 @@ def response_for_error(exc: Exception, operation: str) -> flask.Response:
     if isinstance(exc, AuthenticationError):
         return error_response("authentication required: send a valid Google ID token", 401)
     if isinstance(exc, PermissionDeniedError):
-        return error_response("permission denied", 403)
+        explained = f"permission denied: {exc.explanation}" if exc.explanation else "permission denied"
+        return error_response(explained, 403)
     if isinstance(exc, UnsupportedMediaTypeError):
         return error_response(str(exc), 415, exc.errors)
     if isinstance(exc, RequestValidationError):

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from shared.errors import InvalidInputError
 from shared.models import Backup, BackupSettings, BackupStatus, DatabaseInfo
 
+_COUNTS = ("daily", "weekly", "monthly")
 REASON_DAILY = "daily"
 REASON_WEEKLY = "weekly"
 REASON_MONTHLY = "monthly"
@@ -60,7 +61,7 @@ class RetentionPolicy:
     monthly: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("daily", "weekly", "monthly"):
+        for name in _COUNTS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInputError(
@@ -80,6 +81,17 @@ class RetentionPolicy:
     def is_off(self) -> bool:
         """True when all three counts are 0: retention deletes nothing."""
         return self.daily == 0 and self.weekly == 0 and self.monthly == 0
+
+    def tightened_from(self, before: RetentionPolicy) -> str | None:
+        """What in the change from `before` to this policy makes the next cleanup delete backups `before`
+        keeps ("lowering retention_daily", "turning retention on"), or None when it keeps them all: each
+        rule keeps its own backups, so a higher count or another rule only keeps more."""
+        if self.is_off:
+            return None
+        if before.is_off:
+            return "turning retention on"
+        lowered = [f"retention_{name}" for name in _COUNTS if getattr(self, name) < getattr(before, name)]
+        return f"lowering {' and '.join(lowered)}" if lowered else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,14 @@ class AuthenticationError(BackupServiceError):
 
 
 class PermissionDeniedError(BackupServiceError):
-    """A verified caller lacks the operation's permission (HTTP 403)."""
+    """A verified caller lacks the operation's permission (HTTP 403).
+
+    `explanation` is for a caller who was admitted and asks for more than the operation's own permission
+    allows (a cleanup that deletes): it says which permission that needs, and is shown to them."""
+
+    def __init__(self, message: str, explanation: str | None = None) -> None:
+        super().__init__(message)
+        self.explanation = explanation
 
 
 class TokenCheckUnavailableError(ServiceUnavailableError):

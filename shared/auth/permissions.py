@@ -55,13 +55,21 @@ class AccessGuard:
         except AuthenticationError:
             _log.warning("unauthenticated call to %s refused", operation)
             raise
-        if not is_allowed(caller, permission, self._permissions):
-            self._auditor.record(
-                caller.email,
-                AuditAction.ACCESS_DENIED,
-                None,
-                {"operation": operation, "permission": permission, "member": caller.member},
-                severity="WARNING",
-            )
-            raise PermissionDeniedError("the caller lacks the permission this operation needs")
+        self.require(caller, permission, operation)
         return caller
+
+    def require(self, caller: Caller, permission: str, operation: str, because: str | None = None) -> None:
+        """Raises `PermissionDeniedError`, audited, unless `caller` has `permission`. `because` is for an
+        admitted caller whose request also does what `permission` guards ("a cleanup deletes backups"):
+        then the error tells them which permission that takes."""
+        if self._verifier is None or is_allowed(caller, permission, self._permissions):
+            return
+        self._auditor.record(
+            caller.email,
+            AuditAction.ACCESS_DENIED,
+            None,
+            {"operation": operation, "permission": permission, "member": caller.member},
+            severity="WARNING",
+        )
+        explanation = f"{because}, which also takes the {permission} permission" if because else None
+        raise PermissionDeniedError("the caller lacks the permission this operation needs", explanation)

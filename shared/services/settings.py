@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import timedelta
@@ -45,13 +45,20 @@ class SettingsService:
         return self._ctx.catalog.get_settings()
 
     def update(
-        self, changes: Mapping[str, Any], actor: str, drive_credentials: str | None = None
+        self,
+        changes: Mapping[str, Any],
+        actor: str,
+        drive_credentials: str | None = None,
+        authorize: Callable[[BackupSettings, BackupSettings], None] | None = None,
     ) -> BackupSettings:
         """Raises `SettingsValidationError` (nothing touched), `BusyError` (another save is running),
-        `ScheduleSyncError`, or the storing error."""
+        `ScheduleSyncError`, or the storing error. `authorize(current, updated)`, called under the save
+        lock before anything is changed, may refuse the change by raising."""
         with self._save_lock():
             current = self._ctx.catalog.get_settings()
             updated = self._validated(current, changes, drive_credentials)
+            if authorize is not None:
+                authorize(current, updated)
             moves = moves_for(self._jobs, updated)
             self._apply(moves, updated, drive_credentials)
             self._audit(actor, current, updated, changes, moves, drive_credentials)

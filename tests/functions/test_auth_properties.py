@@ -17,7 +17,7 @@ from shared.dburl import DatabaseURL
 from shared.models import AuditAction
 from tests.fakes.certs_server import CertsServer, SigningKey
 from tests.fakes.scheduler_server import FakeCloudScheduler
-from tests.functions.conftest import AUDIENCE, Api, make_api
+from tests.functions.conftest import AUDIENCE, JOB, Api, make_api
 from tests.functions.operations import INVALID_CALLS, Operation
 
 TOKEN_DEFECTS = (
@@ -169,3 +169,75 @@ def test_auth_disabled_locally_warns_on_every_call(
         assert api.call("list_backups", "GET", as_=None).status_code == 200
         assert api.call("list_backups", "GET", as_=None).status_code == 200
     assert sum("DISABLED" in record.getMessage() for record in caplog.records) == 2
+
+
+MANAGER = "manager@example.com"
+
+
+def _manager_may(api: Api, *, delete: bool) -> None:
+    granted = ["backups.view", "backups.manage-settings", *(["backups.delete"] if delete else [])]
+    _install_permissions(api, {permission: [f"user:{MANAGER}"] for permission in granted})
+
+
+def _denials(api: Api) -> list[dict[str, object]]:
+    return [log.details for log in api.logs() if log.action is AuditAction.ACCESS_DENIED]
+
+
+def test_a_cleanup_that_deletes_also_takes_the_delete_permission(api: Api) -> None:
+    older = api.call("create_backup").get_json()["backup"]["id"]
+    api.call("create_backup")
+    daily_only = {"retention_daily": 1, "retention_weekly": 0, "retention_monthly": 0}
+    assert api.call("backup_settings", "PUT", body=daily_only).status_code == 200
+    _manager_may(api, delete=False)
+
+    planned = api.call("cleanup_backups", body={"dry_run": True}, as_=MANAGER)
+    assert planned.status_code == 200 and planned.get_json()["delete"] == [{"id": older}]
+
+    refused = api.call("cleanup_backups", body={"dry_run": False}, as_=MANAGER)
+    assert refused.status_code == 403
+    assert refused.get_json() == {
+        "error": "permission denied: a cleanup that is not a dry run deletes backups, which also takes the "
+        "backups.delete permission"
+    }
+    assert _state(api)[0] == 2, "nothing was deleted"
+    assert _denials(api)[0] == {
+        "operation": "cleanup_backups",
+        "permission": "backups.delete",
+        "member": f"user:{MANAGER}",
+    }
+
+    _manager_may(api, delete=True)
+    applied = api.call("cleanup_backups", body={"dry_run": False}, as_=MANAGER)
+    assert applied.status_code == 200 and applied.get_json()["deleted"] == 1
+    assert _state(api)[0] == 1
+
+
+def test_a_retention_change_that_keeps_fewer_backups_also_takes_the_delete_permission(
+    api: Api, scheduler: FakeCloudScheduler
+) -> None:
+    _manager_may(api, delete=False)
+
+    def put(**changes: object) -> tuple[int, str]:
+        answer = api.call("backup_settings", "PUT", body=changes, as_=MANAGER)
+        return answer.status_code, answer.get_json().get("error", "")
+
+    assert put(retention_daily=10, retention_weekly=4, schedule_time="04:30") == (200, "")
+    job_before, settings_before = scheduler.job(JOB), _state(api)[1]
+
+    status, error = put(retention_daily=3, retention_monthly=2, schedule_time="05:00")
+    assert status == 403
+    assert error == (
+        "permission denied: lowering retention_daily and retention_monthly deletes backups at the next "
+        "cleanup, which also takes the backups.delete permission"
+    )
+    assert _state(api)[1] == settings_before, "nothing of the refused change was saved"
+    assert scheduler.job(JOB) == job_before, "nor was the Scheduler job moved"
+    assert _denials(api)[0]["permission"] == "backups.delete"
+
+    assert put(retention_daily=0, retention_weekly=0, retention_monthly=0) == (200, ""), "off keeps all"
+    status, error = put(retention_weekly=1)
+    assert status == 403 and error.startswith("permission denied: turning retention on deletes backups")
+
+    _manager_may(api, delete=True)
+    assert put(retention_daily=3, retention_weekly=1)[0] == 200
+    assert _state(api)[1]["retention_daily"] == 3

@@ -158,3 +158,20 @@ def test_retention_over_several_databases_is_retention_of_each_database_alone(
         deleted |= alone_deleted
         ignored |= alone_ignored
     assert together == (kept, deleted, ignored)
+
+
+@given(histories(), policies, policies, st.data())
+def test_a_change_that_is_not_a_tightening_deletes_nothing_more(
+    backups: list[Backup], before: RetentionPolicy, after: RetentionPolicy, data: st.DataObject
+) -> None:
+    """`tightened_from` decides whether a settings change also takes the delete permission: when it says
+    None, the new policy keeps every backup the old one keeps; when it names a change, it is one that can
+    delete (some history loses a backup the old policy kept)."""
+    now = data.draw(nows(backups))
+    kept_before = {kept.backup.id for kept in plan_retention(backups, before, now).keep}
+    kept_after = {kept.backup.id for kept in plan_retention(backups, after, now).keep}
+    tightening = after.tightened_from(before)
+    if tightening is None:
+        assert kept_before <= kept_after
+    else:
+        assert tightening == "turning retention on" if before.is_off else tightening.startswith("lowering ")
