@@ -3,7 +3,8 @@
 Answers: 201 with the new backup; 200 with the backup an earlier attempt made; 200 `skipped` with a
 `reason`, and no backup, while the settings have `schedule_enabled` off (logged and audited; a 2xx, so
 Scheduler does not retry); 409 while another attempt of the same run is still going (non-2xx, so Scheduler
-tries again later rather than counting the run done); a failed backup answers with its error's status (409
+tries again later rather than counting the run done; the last attempt mails it, since that attempt may have
+crashed); a failed backup answers with its error's status (409
 when the database is busy, 400 or 404 for bad input or a missing file, else 500), and so do settings that
 cannot be read, so Scheduler retries. A manual `gcloud functions call` has no Scheduler headers and names
 the run with `run_key` instead; the Terraform jobs also send `{"job": <full name>}`.
@@ -123,11 +124,15 @@ def _run(call: Call) -> flask.Response:
     if outcome.state == "already_done":
         return json_response({"status": "already_done", "backup_id": outcome.backup_id})
     if outcome.state == "in_progress":
-        return json_response(
-            {"status": "in_progress", "error": "another attempt of this scheduled run is still going"}, 409
+        error = "another attempt of this scheduled run is still going" + (
+            " (or stopped without finishing); this was the last attempt, and the failure was mailed"
+            if outcome.final
+            else ""
         )
-    assert outcome.error is not None
-    response = response_for_error(outcome.error, ENDPOINT.name)
+        response = json_response({"status": "in_progress", "error": error}, 409)
+    else:
+        assert outcome.error is not None
+        response = response_for_error(outcome.error, ENDPOINT.name)
     response.headers["X-Backup-Attempt"] = str(outcome.attempt)
     response.headers["X-Backup-Final-Attempt"] = "true" if outcome.final else "false"
     return response

@@ -2,7 +2,8 @@
 
 The claim key is the Scheduler job + schedule time, so every retry of one run shares it: a retry after
 a success gets the backup that was made; a retry while an attempt still runs is told so; a retry after
-a failure runs again. The failure mail goes out once, from the final attempt.
+a failure runs again. The failure mail goes out once, from the final attempt, also when that attempt
+finds an earlier one still holding the run (which may have crashed: its claim outlives the first retries).
 
 A run while the settings have `schedule_enabled` off takes no backup and claims nothing (so a retry of the
 same run once they are on again takes it); it is logged and audited as skipped. Settings or a claim that
@@ -65,9 +66,10 @@ def run_scheduled_backup(ctx: ServiceContext, run: ScheduledRun, actor: str, max
         return _failed(ctx, exc, run, run.retry_count + 1 if run.retry_count is not None else 1, max_retries)
     if claim.state is RunClaimState.DONE:
         return RunOutcome("already_done", backup_id=claim.backup_id, attempt=claim.attempt)
-    if claim.state is RunClaimState.IN_PROGRESS:
-        return RunOutcome("in_progress", attempt=claim.attempt)
     attempt = _attempt_number(claim, run)
+    if claim.state is RunClaimState.IN_PROGRESS:
+        return _held_by_another(ctx, run, attempt, max_retries)
+
     try:
         with _ClaimHeartbeat(ctx, run.key, owner):
             backup = BackupService(ctx).create(actor, BackupSource.SCHEDULED)
@@ -100,6 +102,29 @@ def _failed(
     return RunOutcome("failed", error=exc, attempt=attempt, final=final)
 
 
+def _held_by_another(ctx: ServiceContext, run: ScheduledRun, attempt: int, max_retries: int) -> RunOutcome:
+    """An earlier attempt still holds the run: it is running, or it crashed and its claim has not expired.
+    The last attempt says so by mail, since no attempt after it will take the backup."""
+    final = attempt > max_retries
+    if final:
+        held = (
+            "the last attempt found an earlier attempt of this run still holding it, so it took no "
+            "backup. That attempt may still finish, or it stopped without finishing (a timeout, a crash, "
+            f"a lost instance; its claim expires after {int(ctx.lock_ttl.total_seconds())} s): if the "
+            "backup list shows no scheduled backup for this run, take one with create_backup"
+        )
+        _notify(ctx, held, run, attempt)
+    else:
+        _log.warning(
+            "scheduled backup %s: attempt %d of %d found an earlier attempt still holding the run; "
+            "Scheduler will retry",
+            run.key,
+            attempt,
+            max_retries + 1,
+        )
+    return RunOutcome("in_progress", attempt=attempt, final=final)
+
+
 def _skip(ctx: ServiceContext, run: ScheduledRun, actor: str) -> RunOutcome:
     when = run.scheduled_for.isoformat() if run.scheduled_for else None
     _log.warning(
@@ -122,12 +147,12 @@ def _skip(ctx: ServiceContext, run: ScheduledRun, actor: str) -> RunOutcome:
 
 
 def _attempt_number(claim: RunClaim, run: ScheduledRun) -> int:
-    """1-based. Scheduler's retry count when sent, else (and at least) how often the run was claimed."""
-    from_header = run.retry_count + 1 if run.retry_count is not None else 0
-    return max(claim.attempt, from_header)
+    """1-based. Scheduler's retry count when sent (a duplicate delivery of one attempt is not another
+    attempt), else how many attempts asked the catalog for the run, refused ones included."""
+    return run.retry_count + 1 if run.retry_count is not None else claim.attempt
 
 
-def _notify(ctx: ServiceContext, exc: Exception, run: ScheduledRun, attempts: int) -> None:
+def _notify(ctx: ServiceContext, exc: Exception | str, run: ScheduledRun, attempts: int) -> None:
     url = ctx.config.database_url
     database = (
         DatabaseInfo(engine=url.engine, name=url.database, host=url.cloudsql_instance or url.host)

@@ -43,7 +43,8 @@ class RunClaim:
     owner: str
     """The owner holding the claim now (the caller when CLAIMED)."""
     attempt: int
-    """How many times the run has been claimed afresh (1 on the first claim)."""
+    """How many owners have asked for the run, this one included (1 on the first claim): a refused
+    (IN_PROGRESS) ask counts, an owner re-claiming its own run does not. DONE: as the run ended."""
     backup_id: str | None = None
 
     @property

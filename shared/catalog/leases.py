@@ -63,9 +63,10 @@ def claim(
     if current.state is RunState.RUNNING and current.owner == owner:
         record = replace(current, expires_at=expires_at)
         return RunClaim(RunClaimState.CLAIMED, owner, current.attempt, current.backup_id), record
+    attempt = current.attempt + 1  # a refused attempt counts too: the last one must know it is the last
     if current.state is RunState.RUNNING and current.expires_at > utc(now, "now"):
-        return RunClaim(RunClaimState.IN_PROGRESS, current.owner, current.attempt, current.backup_id), None
-    attempt = current.attempt + 1
+        answer = RunClaim(RunClaimState.IN_PROGRESS, current.owner, attempt, current.backup_id)
+        return answer, replace(current, attempt=attempt)
     record = RunRecord(owner=owner, state=RunState.RUNNING, expires_at=expires_at, attempt=attempt)
     return RunClaim(RunClaimState.CLAIMED, owner, attempt), record
 

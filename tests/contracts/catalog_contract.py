@@ -446,6 +446,18 @@ class CatalogContract:
         assert catalog.finish_run("k", "retry", "b-retry", succeeded=True)
         assert catalog.claim_run("k", "third", BASE_TIME + HOUR, HOUR).backup_id == "b-retry"
 
+    def test_a_refused_attempt_counts_so_the_last_one_knows_it_is_the_last(self, catalog: Catalog) -> None:
+        """A crashed attempt's claim outlives Scheduler's first retries: each is refused, and counted."""
+        assert catalog.claim_run("k", "crashed", BASE_TIME, HOUR).attempt == 1
+        refused = [catalog.claim_run("k", f"retry-{n}", BASE_TIME, HOUR) for n in (1, 2)]
+        assert [(claim.state, claim.attempt, claim.owner) for claim in refused] == [
+            (RunClaimState.IN_PROGRESS, 2, "crashed"),
+            (RunClaimState.IN_PROGRESS, 3, "crashed"),
+        ]
+        assert catalog.claim_run("k", "crashed", BASE_TIME + timedelta(minutes=1), HOUR).attempt == 3
+        takeover = catalog.claim_run("k", "retry-3", BASE_TIME + 2 * HOUR, HOUR)
+        assert takeover.claimed and takeover.attempt == 4
+
     def test_finish_by_a_stranger_or_of_an_unknown_run_changes_nothing(self, catalog: Catalog) -> None:
         assert not catalog.finish_run("unknown", "a", None, succeeded=True)
         assert catalog.claim_run("k", "a", BASE_TIME, HOUR).claimed

@@ -104,6 +104,28 @@ def test_retry_while_an_attempt_runs_answers_in_progress(api: Api) -> None:
     assert len(scheduled(api, BackupStatus.COMPLETED)) == 1
 
 
+@pytest.mark.parametrize("send_retry_header", [False, True])
+def test_the_last_retry_mails_when_a_crashed_attempt_still_holds_the_run(
+    api: Api, send_retry_header: bool
+) -> None:
+    """Attempt 1 died holding the claim (an OOM, a lost instance): its claim outlives Scheduler's retries,
+    which are all refused. The last one must say so, or the run is lost without a word."""
+    ctx = api.runtime.context
+    key = run_key_for("database-backup", datetime(2026, 11, 27, 3, 0, tzinfo=UTC), None)
+    assert ctx.catalog.claim_run(key, "crashed-attempt", ctx.clock.now(), timedelta(minutes=10)).claimed
+    mails_before = failure_mails(api)
+    for retry in range(1, MAX_RETRIES + 1):
+        answer = attempt(api, "2026-11-27T03:00:00Z", retry if send_retry_header else None)
+        assert answer.status_code == 409 and answer.get_json()["status"] == "in_progress"
+        is_last = retry == MAX_RETRIES
+        assert answer.headers["X-Backup-Attempt"] == str(retry + 1)
+        assert answer.headers["X-Backup-Final-Attempt"] == ("true" if is_last else "false")
+        assert failure_mails(api) == mails_before + (1 if is_last else 0)
+    [mail] = [n for n in api.notifier.sent if n.kind is NotificationKind.SCHEDULED_BACKUP_FAILED][-1:]
+    assert "still holding it, so it took no backup" in mail.error and "create_backup" in mail.error
+    assert scheduled(api, BackupStatus.COMPLETED) == []
+
+
 def test_concurrent_duplicates_make_one_backup(api: Api) -> None:
     answers: list[TestResponse] = []
     lock = threading.Lock()
@@ -125,6 +147,7 @@ def test_concurrent_duplicates_make_one_backup(api: Api) -> None:
     for answer in answers:
         if answer.status_code == 200:
             assert answer.get_json()["backup_id"] == made[0]
+    assert failure_mails(api) == 0, "duplicate deliveries of attempt 1 are not Scheduler's last attempt"
 
 
 def test_manual_call_with_run_key_is_idempotent_too(api: Api) -> None:
