@@ -61,7 +61,7 @@ def handle(request: flask.Request) -> flask.Response:
     return serve(request, ENDPOINT, _run)
 
 
-def scheduled_run_from(call: Call) -> ScheduledRun:
+def scheduled_run_from(call: Call, operation: str = "backup") -> ScheduledRun:
     headers = call.request.headers
     job, when, retry = headers.get(JOB_HEADER), headers.get(TIME_HEADER), headers.get(RETRY_HEADER)
     run_key = call.params.get("run_key")
@@ -79,7 +79,7 @@ def scheduled_run_from(call: Call) -> ScheduledRun:
         errors[JOB_HEADER] = "at most 500 characters"
     if errors:
         raise RequestValidationError(errors)
-    key = run_key_for(job, scheduled_for, run_key)
+    key = run_key_for(job, scheduled_for, run_key, operation)
     return ScheduledRun(key=key, scheduled_for=scheduled_for, retry_count=retry_count)
 
 
@@ -105,11 +105,13 @@ def _retry_count(text: str, errors: dict[str, str]) -> int | None:
     return int(text.strip())
 
 
-def run_key_for(job: str | None, scheduled_for: datetime | None, manual_key: str | None) -> str:
+def run_key_for(
+    job: str | None, scheduled_for: datetime | None, manual_key: str | None, operation: str = "backup"
+) -> str:
     """The claim key of a run: job + schedule time (or the manual key), hashed to be a safe document id."""
     when = scheduled_for.isoformat() if scheduled_for else ""
     identity = f"manual|{manual_key}" if manual_key else f"{job}|{when}"
-    return "scheduled-backup-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
+    return f"scheduled-{operation}-" + hashlib.sha256(identity.encode()).hexdigest()[:40]
 
 
 def _run(call: Call) -> flask.Response:

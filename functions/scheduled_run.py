@@ -66,7 +66,7 @@ def run_scheduled_backup(ctx: ServiceContext, run: ScheduledRun, actor: str, max
         return _failed(ctx, exc, run, run.retry_count + 1 if run.retry_count is not None else 1, max_retries)
     if claim.state is RunClaimState.DONE:
         return RunOutcome("already_done", backup_id=claim.backup_id, attempt=claim.attempt)
-    attempt = _attempt_number(claim, run)
+    attempt = attempt_number(claim, run)
     if claim.state is RunClaimState.IN_PROGRESS:
         return _held_by_another(ctx, run, attempt, max_retries)
 
@@ -146,21 +146,24 @@ def _skip(ctx: ServiceContext, run: ScheduledRun, actor: str) -> RunOutcome:
     return RunOutcome("skipped", reason=SCHEDULE_OFF_REASON)
 
 
-def _attempt_number(claim: RunClaim, run: ScheduledRun) -> int:
+def attempt_number(claim: RunClaim, run: ScheduledRun) -> int:
     """1-based. Scheduler's retry count when sent (a duplicate delivery of one attempt is not another
     attempt), else how many attempts asked the catalog for the run, refused ones included."""
     return run.retry_count + 1 if run.retry_count is not None else claim.attempt
 
 
-def _notify(ctx: ServiceContext, exc: Exception | str, run: ScheduledRun, attempts: int) -> None:
+def configured_database(ctx: ServiceContext) -> DatabaseInfo:
+    """The database the service backs up, as a mail names it."""
     url = ctx.config.database_url
-    database = (
-        DatabaseInfo(engine=url.engine, name=url.database, host=url.cloudsql_instance or url.host)
-        if url is not None
-        else DatabaseInfo(engine="unknown", name="(BACKUP_DATABASE_URL not set)")
-    )
+    if url is None:
+        return DatabaseInfo(engine="unknown", name="(BACKUP_DATABASE_URL not set)")
+    return DatabaseInfo(engine=url.engine, name=url.database, host=url.cloudsql_instance or url.host)
+
+
+def _notify(ctx: ServiceContext, exc: Exception | str, run: ScheduledRun, attempts: int) -> None:
     error: Exception | str = exc if not isinstance(exc, BusyError) else f"database busy: {exc}"
-    ctx.notifier.send(scheduled_backup_failed(database, error, ctx.clock.now(), run.scheduled_for, attempts))
+    database, now = configured_database(ctx), ctx.clock.now()
+    ctx.notifier.send(scheduled_backup_failed(database, error, now, run.scheduled_for, attempts))
 
 
 class _ClaimHeartbeat:

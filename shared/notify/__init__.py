@@ -8,6 +8,7 @@ from shared.notify.base import (
     drive_upload_degraded,
     restore_failed,
     scheduled_backup_failed,
+    scheduled_cleanup_failed,
 )
 from shared.notify.log import LogNotifier
 from shared.notify.safe import SafeNotifier
@@ -22,4 +23,5 @@ __all__ = [
     "drive_upload_degraded",
     "restore_failed",
     "scheduled_backup_failed",
+    "scheduled_cleanup_failed",
 ]

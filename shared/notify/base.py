@@ -17,6 +17,7 @@ class NotificationKind(StrEnum):
     RESTORE_FAILED = "restore_failed"
     SCHEDULED_BACKUP_FAILED = "scheduled_backup_failed"
     DRIVE_UPLOAD_DEGRADED = "drive_upload_degraded"
+    SCHEDULED_CLEANUP_FAILED = "scheduled_cleanup_failed"
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,24 @@ def drive_upload_degraded(
         backup_id,
         {"copy kept in": kept_at},
     )
+
+
+def scheduled_cleanup_failed(
+    database: DatabaseInfo,
+    error: BaseException | str,
+    occurred_at: datetime,
+    not_deleted: Mapping[str, str],
+    scheduled_for: datetime | None = None,
+    attempts: int | None = None,
+) -> Notification:
+    """`not_deleted`: each backup id due for deletion that is still there, with why (empty when the run
+    failed as a whole)."""
+    facts: dict[str, str] = {}
+    if scheduled_for is not None:
+        facts["scheduled for"] = _as_utc_text(scheduled_for)
+    if attempts is not None:
+        facts["attempts"] = str(attempts)
+    if not_deleted:
+        facts["not deleted"] = "; ".join(f"{backup_id}: {why}" for backup_id, why in not_deleted.items())
+    kind = NotificationKind.SCHEDULED_CLEANUP_FAILED
+    return Notification(kind, database, _utc(occurred_at), describe_error(error), None, facts)

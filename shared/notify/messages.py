@@ -14,6 +14,7 @@ _HEADLINES = {
     NotificationKind.RESTORE_FAILED: "Restore failed",
     NotificationKind.SCHEDULED_BACKUP_FAILED: "Scheduled backup failed",
     NotificationKind.DRIVE_UPLOAD_DEGRADED: "Backup not uploaded to Google Drive",
+    NotificationKind.SCHEDULED_CLEANUP_FAILED: "Scheduled cleanup failed",
 }
 
 _WHAT_HAPPENED = {
@@ -28,6 +29,10 @@ _WHAT_HAPPENED = {
     NotificationKind.DRIVE_UPLOAD_DEGRADED: (
         "The backup completed, but uploading it to Google Drive failed after retries. "
         "The backup exists only in the location named below."
+    ),
+    NotificationKind.SCHEDULED_CLEANUP_FAILED: (
+        "The scheduled retention cleanup failed on its final retry: backups the retention policy no longer "
+        "keeps are still stored, and take up space until a cleanup deletes them."
     ),
 }
 
@@ -48,6 +53,10 @@ _NEXT_STEPS = {
         "Run `python main.py drive-test`. If it reports invalid_grant, reconnect Google Drive in the "
         "settings; "
         "if it reports quota or permission errors, check the folder's sharing and the Drive's storage."
+    ),
+    NotificationKind.SCHEDULED_CLEANUP_FAILED: (
+        "Fix the cause named in the error (a 403 from Drive: the runtime account needs the Manager role on "
+        "the Shared Drive), then run `python main.py cleanup` and check that it reports no failures."
     ),
 }
 
@@ -82,9 +91,14 @@ def database_label(notification: Notification) -> str:
 
 def facts(notification: Notification) -> list[tuple[str, str]]:
     """The labelled lines of the mail, in order."""
+    about_one_backup = notification.kind is not NotificationKind.SCHEDULED_CLEANUP_FAILED
     lines = [
         ("What happened", _WHAT_HAPPENED[notification.kind]),
-        ("Backup", notification.backup_id or "(none: it failed before a backup record was made)"),
+        *(
+            [("Backup", notification.backup_id or "(none: it failed before a backup record was made)")]
+            if about_one_backup
+            else []
+        ),
         ("Database", database_label(notification)),
         ("When (UTC)", notification.occurred_at.isoformat(timespec="seconds")),
         *((label.capitalize(), value) for label, value in notification.facts.items()),

@@ -14,6 +14,7 @@ from shared.notify import (
     drive_upload_degraded,
     restore_failed,
     scheduled_backup_failed,
+    scheduled_cleanup_failed,
 )
 
 SENDER = "backups@example.com"
@@ -32,6 +33,9 @@ BUILDERS: dict[NotificationKind, Callable[[BaseException | str], Notification]] 
     ),
     NotificationKind.DRIVE_UPLOAD_DEGRADED: lambda e: drive_upload_degraded(
         DATABASE, e, WHEN, backup_id="bk-101", kept_at="local storage"
+    ),
+    NotificationKind.SCHEDULED_CLEANUP_FAILED: lambda e: scheduled_cleanup_failed(
+        DATABASE, e, WHEN, {"bk-101": "HttpError 403"}, scheduled_for=WHEN - timedelta(hours=1), attempts=4
     ),
 }
 
