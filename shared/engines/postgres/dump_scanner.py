@@ -1,4 +1,5 @@
-"""Read a plain-SQL pg_dump stream once, in chunks: count each COPY block's rows, drop rejected SET lines.
+"""Read a plain-SQL pg_dump stream once, in chunks: count each COPY block's rows, drop the header's rejected
+SET lines.
 
 COPY data passes through as slices of the incoming chunks (rows are counted with `bytes.count`, never
 split in Python); only the SQL text between COPY blocks is looked at line by line.
@@ -25,7 +26,10 @@ _COPY_HEADER = re.compile(
 class PlainDumpScanner:
     """Feed it the dump's chunks in order; it returns them (adapted) and records what it saw.
 
-    `server_release` drops `SET` lines that a server of that major release rejects (version skew).
+    `server_release` drops the header's `SET` lines that a server of that major release rejects (version
+    skew). Only the header's: further on, a line is not known to be a statement of its own (it may be a
+    line of a function body or of a multi-line string), and pg_dump writes no setting there that the
+    server it dumps from does not know.
     """
 
     def __init__(self, server_release: int) -> None:
@@ -37,6 +41,7 @@ class PlainDumpScanner:
         self._copy_tail = b""
         self._copy_may_follow = False
         self._copy_header = bytearray()
+        self._in_header = True
 
     @property
     def inside_copy(self) -> bool:
@@ -88,12 +93,14 @@ class PlainDumpScanner:
         if copy_may_follow and line.startswith(b"COPY "):
             self._add_to_copy_header(line)
             return True
-        return not (line.startswith(b"SET ") and rejected_by_server(line, self._server_release))
+        rejected = self._in_header and line.startswith(b"SET ")
+        return not (rejected and rejected_by_server(line, self._server_release))
 
     def _note_comment(self, line: bytes) -> None:
         if line == TRAILER:
             self.trailer_seen = True
         elif line.startswith(SECTION_COMMENTS):
+            self._in_header = False
             self._copy_may_follow = line.startswith(_DATA_COMMENT) and b"; Type: TABLE DATA;" in line
 
     def _add_to_copy_header(self, line: bytes) -> None:

@@ -124,3 +124,15 @@ def test_only_whole_set_lines_are_judged() -> None:
     assert not rejected_by_server(b"SET transaction_timeout = 0;\n", release(17))
     assert not rejected_by_server(b"SET transaction_timeout = 0; SELECT 1;\n", release(16))
     assert not rejected_by_server(b"SET statement_timeout = 0;\n", release(9, 2))
+
+
+def test_set_lines_after_the_header_are_kept_they_may_be_inside_a_body_or_a_string() -> None:
+    """A function body or a multi-line comment may hold a line that reads like a rejected setting."""
+    body = (
+        b"--\n-- Name: f(); Type: FUNCTION; Schema: public; Owner: -\n--\n\n"
+        b"CREATE FUNCTION public.f() RETURNS void\n    LANGUAGE plpgsql\n    AS $$\nBEGIN\n"
+        b"SET transaction_timeout = 0;\nEND $$;\n\n"
+        b"COMMENT ON FUNCTION public.f() IS E'a\\n\nSET transaction_timeout = 0;\nb';\n"
+    )
+    scanned = scan(HEADER_FROM_PG_DUMP_17 + body, [5, 300], PlainDumpScanner(release(15)))
+    assert scanned == HEADER_FROM_PG_DUMP_17.replace(b"SET transaction_timeout = 0;\n", b"") + body
