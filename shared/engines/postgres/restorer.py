@@ -34,7 +34,12 @@ from shared.errors import BackupServiceError, RestoreError
 from shared.prefetch import prefetched
 from shared.redaction import redact
 
-# Runs first, inside the restore's transaction: everything the dump does not recreate goes away.
+# Runs first, inside the restore's transaction: everything the dump does not recreate goes away: the
+# schemas (with what is in them), large objects, and the objects of no schema that pg_dump writes
+# (event triggers first, so none fires on the rest; publications, foreign-data wrappers with their
+# servers and user mappings, user-made casts and access methods, extensions left in pg_catalog). One the
+# restoring user may not drop is left, as before. Subscriptions are left too: dropping one in a
+# transaction means cutting it from its slot on the publisher, which would then keep WAL for it forever.
 # PostgreSQL 15's pg_dump never writes CREATE SCHEMA public (it assumes the schema exists), so the
 # schema is recreated here the way `initdb` makes it.
 CLEAR_DATABASE = b"""
@@ -42,12 +47,53 @@ SET client_min_messages = warning;
 DO $clear$
 DECLARE
     schema_name text;
+    statement text;
 BEGIN
+    FOR statement IN
+        SELECT format('DROP EVENT TRIGGER %I', evtname) FROM pg_catalog.pg_event_trigger e
+         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_event_trigger'::regclass
+                            AND d.objid = e.oid AND d.deptype = 'e')
+    LOOP
+        BEGIN
+            EXECUTE statement;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;
+        END;
+    END LOOP;
     FOR schema_name IN
         SELECT nspname FROM pg_catalog.pg_namespace
          WHERE nspname <> 'information_schema' AND nspname !~ '^pg_'
     LOOP
         EXECUTE format('DROP SCHEMA %I CASCADE', schema_name);
+    END LOOP;
+    FOR statement IN
+        SELECT format('DROP PUBLICATION %I', pubname) FROM pg_catalog.pg_publication
+        UNION ALL
+        SELECT format('DROP EXTENSION %I CASCADE', extname) FROM pg_catalog.pg_extension
+         WHERE extname <> 'plpgsql'
+        UNION ALL
+        SELECT format('DROP FOREIGN DATA WRAPPER %I CASCADE', fdwname)
+          FROM pg_catalog.pg_foreign_data_wrapper w
+         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_foreign_data_wrapper'::regclass AND d.objid = w.oid
+                              AND d.deptype = 'e')
+        UNION ALL
+        SELECT format('DROP CAST (%s AS %s) CASCADE', castsource::regtype, casttarget::regtype)
+          FROM pg_catalog.pg_cast c
+         WHERE c.oid >= 16384
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_cast'::regclass
+                            AND d.objid = c.oid AND d.deptype = 'e')
+        UNION ALL
+        SELECT format('DROP ACCESS METHOD %I CASCADE', amname) FROM pg_catalog.pg_am a
+         WHERE a.oid >= 16384
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_am'::regclass
+                            AND d.objid = a.oid AND d.deptype = 'e')
+    LOOP
+        BEGIN
+            EXECUTE statement;
+        EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
+            NULL;  -- not ours to drop; or gone already, with an extension or wrapper dropped before it
+        END;
     END LOOP;
     PERFORM pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata;
     CREATE SCHEMA public;

@@ -69,6 +69,58 @@ def test_restore_removes_what_the_backup_does_not_have(checklist_database: Datab
         assert database_state(target) == database_state(checklist_database)
 
 
+OBJECTS_OF_NO_SCHEMA = """SELECT
+    (SELECT array_agg(pubname ORDER BY pubname) FROM pg_publication),
+    (SELECT array_agg(fdwname ORDER BY fdwname) FROM pg_foreign_data_wrapper),
+    (SELECT array_agg(srvname ORDER BY srvname) FROM pg_foreign_server),
+    (SELECT count(*) FROM pg_user_mappings),
+    (SELECT array_agg(c ORDER BY c) FROM (
+        SELECT format('%s->%s', castsource::regtype, casttarget::regtype) AS c FROM pg_cast WHERE oid >= 16384
+     ) AS casts),
+    (SELECT array_agg(e ORDER BY e) FROM (
+        SELECT format('%s in %s', extname, extnamespace::regnamespace) AS e FROM pg_extension
+     ) AS extensions),
+    (SELECT array_agg(evtname ORDER BY evtname) FROM pg_event_trigger)"""
+
+
+def _objects_of_no_schema(url: DatabaseURL) -> tuple[object, ...]:
+    with connect(url) as conn:
+        row = conn.execute(OBJECTS_OF_NO_SCHEMA).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_objects_of_no_schema_are_replaced_and_those_the_backup_lacks_go(tmp_path: Path) -> None:
+    """Publications, wrappers, servers, casts, extensions outside the dropped schemas, event triggers:
+    restoring over the database they are in used to fail with "already exists"."""
+    with fresh_postgres_database("pgnoschema") as url:
+        run_sql(
+            url,
+            """CREATE TABLE t (a int PRIMARY KEY); INSERT INTO t VALUES (1);
+               CREATE PUBLICATION pub FOR ALL TABLES;
+               CREATE FOREIGN DATA WRAPPER wrapper; CREATE SERVER far FOREIGN DATA WRAPPER wrapper;
+               CREATE USER MAPPING FOR postgres SERVER far;
+               CREATE CAST (bytea AS text) WITHOUT FUNCTION;
+               CREATE EXTENSION citext;
+               CREATE FUNCTION public.noted() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+               CREATE EVENT TRIGGER noted ON ddl_command_end EXECUTE FUNCTION public.noted();""",
+        )
+        before = database_state(url), _objects_of_no_schema(url)
+        chunks, _ = dump_to_bytes(url)
+        engine(url).restore(chunks)
+        assert (database_state(url), _objects_of_no_schema(url)) == before
+
+        run_sql(
+            url,
+            """CREATE PUBLICATION late FOR TABLE t; CREATE FOREIGN DATA WRAPPER late_wrapper;
+               CREATE CAST (text AS bytea) WITHOUT FUNCTION;
+               DROP EXTENSION citext CASCADE; CREATE EXTENSION citext SCHEMA pg_catalog;
+               CREATE EXTENSION hstore SCHEMA pg_catalog;""",
+        )
+        engine(url).restore(chunks)
+        assert (database_state(url), _objects_of_no_schema(url)) == before
+
+
 def test_stock_psql_loads_our_dump_like_pg_dumps_own(checklist_database: DatabaseURL, tmp_path: Path) -> None:
     source = checklist_database
     ours = tmp_path / "ours.sql"
