@@ -3,7 +3,8 @@
 Statements (found by `sql_lexer`) go out in batches of about 1 MiB, so memory stays flat however long
 the schema or large-object part is. COPY data passes through as views of the incoming chunks up to its
 `\\.` line, found with `bytes.find`. Adapted as the restore needs: `SET` statements the server would
-reject (version skew) and the BEGIN/COMMIT pg_dump writes around large objects are dropped, psql's
+reject (version skew), the header's `SET lock_timeout = 0` (the restore keeps its own limit on lock
+waits) and the BEGIN/COMMIT pg_dump writes around large objects are dropped, psql's
 `\\restrict`/`\\unrestrict` lines are skipped, and anything else that only psql could follow is refused.
 """
 
@@ -213,6 +214,8 @@ class DumpSplitter:
         if statement == b";":
             return True
         if statement.startswith(b"SET ") and rejected_by_server(statement, self._server_release):
+            return True
+        if statement.startswith(b"SET lock_timeout "):  # pg_dump's 0 would undo the restore's own limit
             return True
         if _TRANSACTION_CONTROL.match(statement):
             if self._in_large_objects and statement in _LARGE_OBJECT_TRANSACTION:

@@ -143,12 +143,18 @@ def test_a_statement_longer_than_many_chunks_arrives_whole() -> None:
 
 
 def test_settings_the_server_does_not_know_are_dropped() -> None:
-    script = b"SET transaction_timeout = 0;\nSET lock_timeout = 0;\n" + TRAILER_LINES
-    assert split(script, server_release=release(16)) == [("sql", b"SET lock_timeout = 0;")]
+    script = b"SET transaction_timeout = 0;\nSET statement_timeout = 0;\n" + TRAILER_LINES
+    assert split(script, server_release=release(16)) == [("sql", b"SET statement_timeout = 0;")]
     assert split(script, server_release=release(17)) == [
         ("sql", b"SET transaction_timeout = 0;"),
-        ("sql", b"SET lock_timeout = 0;"),
+        ("sql", b"SET statement_timeout = 0;"),
     ]
+
+
+def test_the_dumps_lock_timeout_is_dropped_so_the_restores_own_limit_holds() -> None:
+    """pg_dump's header says `SET lock_timeout = 0` (wait for ever); the restore waits at most 60 s."""
+    script = b"SET lock_timeout = 0;\nSELECT 'SET lock_timeout = 0;';\n" + TRAILER_LINES
+    assert split(script) == [("sql", b"SELECT 'SET lock_timeout = 0;';")]
 
 
 def test_backslashes_escape_in_plain_strings_while_standard_strings_are_off() -> None:
