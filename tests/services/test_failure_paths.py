@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.interrupts import interruption
 from shared.catalog.base import BackupFilter
 from shared.clock import FixedClock
 from shared.config import Config
@@ -109,20 +110,28 @@ def _restore_outcome(context: ServiceContext, backup_id: str) -> dict[str, objec
     return failed.details
 
 
-def test_ctrl_c_during_a_restore_puts_the_database_back(
+def test_ctrl_c_during_a_restore_leaves_the_database_as_it_was(
     backups: BackupService, restores: RestoreService, context: ServiceContext, db_url: DatabaseURL
 ) -> None:
+    """MySQL puts the pre-restore backup back; PostgreSQL's one transaction is rolled back, and a
+    put-back, as long as the restore itself, would only keep a user who asked to stop waiting."""
     add_incompressible_rows(db_url)
     backup = backups.create("alice")
     execute(db_url, ["DELETE FROM noise WHERE id % 2 = 0"])
     before = fingerprint(db_url)
     with pytest.raises(RestoreError, match="Ctrl-C") as info:
         restores.restore(backup.id, "alice", progress=_on_the_second_read(_raise(KeyboardInterrupt())))
+    assert isinstance(interruption(info.value), KeyboardInterrupt), "the command line still exits 130"
     pre = _only_pre_restore_backup(context)
-    assert f"put back as it was, from the pre-restore backup {pre.id}" in str(info.value)
+    rolled_back = db_url.engine == "postgresql"
+    if rolled_back:
+        assert "the database was left as it was" in str(info.value)
+    else:
+        assert f"put back as it was, from the pre-restore backup {pre.id}" in str(info.value)
     assert fingerprint(db_url) == before
     assert pre.restoring is None and not pre.is_protected
-    assert _restore_outcome(context, backup.id)["database_as_before"] is True
+    outcome = _restore_outcome(context, backup.id)
+    assert outcome["database_as_before"] is True and outcome["put_back"] is not rolled_back
 
 
 @pytest.mark.parametrize("db_url", ["mysql"], indirect=True)  # a PostgreSQL restore rolls back instead

@@ -156,6 +156,10 @@ def restore_stream(
             named = str(exc) if isinstance(exc, BackupServiceError) else f"{type(exc).__name__}: {exc}"
             reason = redact(named, [url.password])
             raise _failure(where, steps, loaders, committing, reason) from exc
+        except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM on the command line: the transaction goes
+            named = f"({interrupt})" if str(interrupt) else "from the keyboard (Ctrl-C)"
+            reason = f"interrupted {named}"
+            raise _failure(where, steps, loaders, committing, reason) from interrupt
         finally:
             loaders.close()
 
