@@ -72,8 +72,8 @@ def batched_values(
     pairs = marked_pairs_count(table.insertable_columns)
     cursor.execute(f"SET SESSION group_concat_max_len = {int(budget)}")
     stop = span[1] if span else None
-    bounds, bound_args = _span_condition(quoted_key, span)
-    cursor.execute(f"SELECT MIN({quoted_key}), MAX({quoted_key}) FROM {source}{bounds}", bound_args)
+    within = _span_condition(quoted_key, span)
+    cursor.execute(f"SELECT MIN({quoted_key}), MAX({quoted_key}) FROM {source}{within}")
     lowest, highest = cursor.fetchone()
     if lowest is None:
         return
@@ -85,12 +85,10 @@ def batched_values(
         # The last range ends where the span does (open without one), so no key argument ever falls
         # outside the column's type.
         upper = stop if end > highest else end
-        where = f" WHERE {quoted_key} >= %s" + ("" if upper is None else f" AND {quoted_key} < %s")
-        args: tuple[object, ...] = (start,) if upper is None else (start, upper)
+        where = _span_condition(quoted_key, (start, upper))
         cursor.execute(
             f"SELECT COUNT(*), GROUP_CONCAT(CAST({marked} AS BINARY) SEPARATOR ','), "
-            f"CAST({pairs} AS SIGNED) FROM {source}{where}",
-            args,
+            f"CAST({pairs} AS SIGNED) FROM {source}{where}"
         )
         count, values, marked_pairs = cursor.fetchone()
         count = int(count)
@@ -110,13 +108,13 @@ def batched_values(
             width = max(1, width // 2)
             continue
         elif count:
-            for value in read_rows(f"SELECT {literal} FROM {source}{where} ORDER BY {quoted_key}", args):
+            for value in read_rows(f"SELECT {literal} FROM {source}{where} ORDER BY {quoted_key}", ()):
                 yield value, 1
         if end > highest:
             return
         if count == 0:  # a gap in the keys: continue at the next key there is
-            bounds, bound_args = _span_condition(quoted_key, (end, stop))
-            cursor.execute(f"SELECT MIN({quoted_key}) FROM {source}{bounds}", bound_args)
+            beyond = _span_condition(quoted_key, (end, stop))
+            cursor.execute(f"SELECT MIN({quoted_key}) FROM {source}{beyond}")
             (following,) = cursor.fetchone()
             if following is None:
                 return
@@ -132,10 +130,12 @@ def _warning_codes(cursor: Any) -> set[int]:
     return codes | {0} if len(listed) < counted else codes  # 0: some warnings were not listed
 
 
-def _span_condition(quoted_key: str, span: KeySpan | None) -> tuple[str, tuple[object, ...]]:
+def _span_condition(quoted_key: str, span: KeySpan | None) -> str:
+    """The keys are integers, written into the SQL: with parameters, PyMySQL would read every `%` of the
+    quoted names around them (a table `p%%`, a column `50%off`) as a placeholder."""
     if span is None:
-        return "", ()
+        return ""
     start, stop = span
     if stop is None:
-        return f" WHERE {quoted_key} >= %s", (start,)
-    return f" WHERE {quoted_key} >= %s AND {quoted_key} < %s", (start, stop)
+        return f" WHERE {quoted_key} >= {int(start)}"
+    return f" WHERE {quoted_key} >= {int(start)} AND {quoted_key} < {int(stop)}"

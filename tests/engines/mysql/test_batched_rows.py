@@ -211,3 +211,22 @@ def test_empty_composite_key_no_key_and_myisam_tables_stay_correct() -> None:
 def _tables(url: DatabaseURL) -> list[Table]:
     with connection(url) as conn, conn.cursor() as cursor:
         return list(list_tables(cursor, url.database))
+
+
+def test_percent_signs_in_names_are_names_not_placeholders() -> None:
+    """`p%%` once read `p%`'s rows into a backup that said completed; `50%off` failed the dump."""
+    with fresh_mysql_database("b50%off") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE `p%` (id INT, v VARCHAR(10))",
+                "CREATE TABLE `p%%` (id INT PRIMARY KEY, v VARCHAR(10))",
+                "CREATE TABLE `100%sure` (`50%off` INT PRIMARY KEY, `%s` VARCHAR(10))",
+                "INSERT INTO `p%` VALUES (1, 'single'), (2, 'single')",
+                "INSERT INTO `p%%` VALUES (10, 'double')",
+                "INSERT INTO `100%sure` SELECT seq, CONCAT('%s', seq) FROM seq_1_to_3000",
+            ],
+        )
+        data, report = dump(url)
+        assert report.tables == {"p%": 2, "p%%": 1, "100%sure": 3000}
+        restores_identically(url, data)
