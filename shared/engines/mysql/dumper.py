@@ -107,7 +107,7 @@ class MySQLDumper:
             if table.is_sequence:
                 cursor.execute(f"SELECT next_not_cached_value FROM {quote_identifier(table.name)}")
                 yield script.sequence_value(table, int(cursor.fetchone()[0]))
-            else:
+            elif not table.is_merge:  # its rows are its underlying tables', dumped with them
                 yield from self._rows(readers, table, int(max_packet), report)
             cursor.execute("ROLLBACK TO SAVEPOINT dump_table")
         strip = self._options.strip_definers

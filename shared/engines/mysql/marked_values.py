@@ -88,6 +88,8 @@ def marked_row_literal(columns: list[Column]) -> str:
 
     Read it through `CAST(... AS BINARY)`, or the server converts the marks into text ('?').
     """
+    if not columns:  # every column is generated
+        return "'()'"
     values = ",',',".join(marked_expression(column) for column in columns)
     return f"CONCAT('(',{values},')')"
 

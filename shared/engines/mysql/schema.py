@@ -38,6 +38,11 @@ class Table:
         return self.kind == "SEQUENCE"
 
     @property
+    def is_merge(self) -> bool:
+        """A MERGE (MRG_MyISAM) table: a view of the union of other MyISAM tables' rows."""
+        return self.engine.lower() == "mrg_myisam"
+
+    @property
     def insertable_columns(self) -> list[Column]:
         return [column for column in self.columns if not column.generated]
 

@@ -81,6 +81,8 @@ def row_literal(columns: list[Column]) -> str:
     """An expression giving one row as a `(v1,v2,...)` text (NULL when it exceeds max_allowed_packet)."""
     # CONCAT, not CONCAT_WS: a value too large for max_allowed_packet turns NULL, and CONCAT_WS would
     # silently skip it while CONCAT makes the whole row NULL, which the dumper reports.
+    if not columns:  # every column is generated: the row is `()`, as in INSERT INTO t () VALUES ()
+        return "'()'"
     values = ",',',".join(literal_expression(column) for column in columns)
     return f"CONCAT('(',{values},')')"
 

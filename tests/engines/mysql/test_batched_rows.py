@@ -230,3 +230,41 @@ def test_percent_signs_in_names_are_names_not_placeholders() -> None:
         data, report = dump(url)
         assert report.tables == {"p%": 2, "p%%": 1, "100%sure": 3000}
         restores_identically(url, data)
+
+
+def test_a_table_of_only_generated_columns_keeps_its_rows() -> None:
+    """Its rows are `()`: the dump once wrote `CONCAT('(',,')')`, and no backup of the database worked."""
+    with fresh_mysql_database("bgen") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE g (a INT AS (1) VIRTUAL, b INT AS (2) PERSISTENT)",
+                "INSERT INTO g VALUES (DEFAULT, DEFAULT), (DEFAULT, DEFAULT)",
+            ],
+        )
+        data, report = dump(url)
+        assert report.tables == {"g": 2}
+        restores_identically(url, data)
+
+
+def test_a_merge_tables_rows_are_its_underlying_tables_and_are_not_dumped_twice() -> None:
+    with fresh_mysql_database("bmrg") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE m1 (id INT, v VARCHAR(10)) ENGINE=MyISAM",
+                "CREATE TABLE m2 (id INT, v VARCHAR(10)) ENGINE=MyISAM",
+                "INSERT INTO m1 VALUES (1, 'one')",
+                "INSERT INTO m2 VALUES (2, 'two')",
+                *(
+                    f"CREATE TABLE {name} (id INT, v VARCHAR(10)) ENGINE=MRG_MyISAM UNION=(m1,m2)"
+                    for name in ("all_m", "z_m")  # one before its underlying tables, one after
+                ),
+            ],
+        )
+        data, report = dump(url)
+        assert report.tables == {"m1": 1, "m2": 1}
+        restores_identically(url, data)
+        with fresh_mysql_database("bmrgr") as restored:
+            MySQLEngine(restored, DumpOptions()).restore([data])
+            assert [row_count(restored, t) for t in ("m1", "m2", "all_m", "z_m")] == [1, 1, 2, 2]
