@@ -103,7 +103,7 @@ class MySQLDumper:
         for table in tables:
             if table.is_view:
                 continue
-            yield script.create_table(table, schema.show_create_table(cursor, table.name))
+            yield script.create_table(table, schema.show_create_table(cursor, table))
             if table.is_sequence:
                 cursor.execute(f"SELECT next_not_cached_value FROM {quote_identifier(table.name)}")
                 yield script.sequence_value(table, int(cursor.fetchone()[0]))

@@ -120,11 +120,15 @@ def _is_generated(extra: str) -> bool:
     return "VIRTUAL GENERATED" in extra or "STORED GENERATED" in extra
 
 
-def show_create_table(cursor: Cursor, name: str) -> str:
-    cursor.execute(f"SHOW CREATE TABLE {quote_identifier(name)}")
+def show_create_table(cursor: Cursor, table: Table) -> str:
+    """Its CREATE statement; a sequence's from SHOW CREATE SEQUENCE, since SHOW CREATE TABLE gives one
+    (`CREATE TABLE … SEQUENCE=1`) that makes it again with the default start, increment, bounds, cache
+    and cycling."""
+    show = "SHOW CREATE SEQUENCE" if table.is_sequence else "SHOW CREATE TABLE"
+    cursor.execute(f"{show} {quote_identifier(table.name)}")
     row = cursor.fetchone()
     if row is None or row[1] is None:
-        raise DumpError(f"SHOW CREATE TABLE {name!r} returned nothing; check the user's privileges on it")
+        raise DumpError(f"{show} {table.name!r} returned nothing; check the user's privileges on it")
     return text(row[1])
 
 

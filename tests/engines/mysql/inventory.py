@@ -58,13 +58,17 @@ def inventory(url: DatabaseURL) -> Inventory:
         for name, kind in listed:
             if kind == "VIEW":
                 continue
-            cursor.execute(f"SHOW CREATE TABLE {quote(name)}")
+            # A sequence's SHOW CREATE TABLE (`… SEQUENCE=1`) leaves out its start, increment and bounds.
+            cursor.execute(f"SHOW CREATE {'SEQUENCE' if kind == 'SEQUENCE' else 'TABLE'} {quote(name)}")
             tables[name] = cursor.fetchone()[1]
-            if kind == "SYSTEM VERSIONED":
+            if kind == "SEQUENCE":
+                cursor.execute(f"SELECT * FROM {quote(name)}")  # its next value, bounds, increment, cache
+                checksums[name] = hash(repr(cursor.fetchall()))
+            elif kind == "SYSTEM VERSIONED":
                 # CHECKSUM covers the row start/end times, which a restore sets anew: compare current rows.
                 cursor.execute(f"SELECT * FROM {quote(name)} ORDER BY 1")
                 checksums[name] = hash(repr(cursor.fetchall()))
-            elif kind != "SEQUENCE":
+            else:
                 cursor.execute(f"CHECKSUM TABLE {quote(name)} EXTENDED")
                 checksums[name] = cursor.fetchone()[1]
         cursor.execute(
