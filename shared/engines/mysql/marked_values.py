@@ -7,9 +7,10 @@ few `bytes.replace` passes (C loops over ~1 MiB at a time), turning the marks in
 The result is byte for byte what `value_formats.row_literal` (QUOTE) gives.
 
 Text reaches the client as UTF-8: utf8mb4/utf8mb3/ascii columns as stored, other character sets
-converted. The server replaces bytes that are not valid in a column's character set on the way in,
-so a stored text value cannot hold 0xFF; the batch still carries the number of marks it should have,
-and a batch whose count differs is not used (`unmark` returns None).
+converted, except those that may not survive that (`Column.text_as_hex`), which are sent as hex. The
+server replaces bytes that are not valid in a column's character set on the way in, so a stored text
+value cannot hold 0xFF; the batch still carries the number of marks it should have, and a batch whose
+count differs is not used (`unmark` returns None).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shared.engines.mysql.value_formats import (
     Column,
     literal_expression,
     quote_identifier,
+    text_in_hex,
 )
 
 MARK = b"\xff"
@@ -63,6 +65,8 @@ def marked_expression(column: Column) -> str:
         return literal_expression(column)  # numbers have no quotes to mark
     if kind in BIT_TYPES:
         return f"IF({name} IS NULL,'NULL',CONCAT('b',{_MARK_SQL},CAST(BIN({name}+0) AS BINARY),{_MARK_SQL}))"
+    if column.text_as_hex and kind not in TEMPORAL_TYPES:
+        return text_in_hex(column, empty=f"CAST(CONCAT({_MARK_SQL},{_MARK_SQL}) AS BINARY)")
     if kind in TEMPORAL_TYPES or column.charset.lower() in UTF8_CHARSETS:
         return _marked(name)
     return _marked(f"CONVERT({name} USING utf8mb4)")
@@ -76,7 +80,7 @@ def mark_pair_count(column: Column) -> str | None:
     """
     name = quote_identifier(column.name)
     kind = column.data_type.lower()
-    if kind in HEX_TYPES:
+    if kind in HEX_TYPES or (column.text_as_hex and kind not in TEMPORAL_TYPES):
         return f"COUNT(IF(OCTET_LENGTH({name})=0,1,NULL))"
     if kind in NUMBER_TYPES or kind in SINGLE_PRECISION_TYPES:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 HEX_TYPES = frozenset(
@@ -24,6 +25,17 @@ SMALLEST_FIXED_POINT_FLOAT = "1e-29"
 rounding)."""
 
 
+UNICODE_SAFE_CHARSETS = frozenset(
+    {"utf8mb4", "utf8mb3", "utf8", "ascii", "latin1", "ucs2", "utf16", "utf16le", "utf32"}
+)
+"""Character sets whose every value converts to utf8mb4 and back unchanged. Others may not: sjis 0xF040,
+big5 0xF9FE and gbk 0xA140 have no Unicode mapping here and become '?', so such text is dumped as hex
+with its character set's introducer (`_sjis 0xF040`), which loads back byte for byte."""
+_CHARSET_NAME = re.compile(r"[a-z0-9_]+")
+EMPTY_TEXT_LITERAL = "''''''"
+"""SQL text for a string holding `''`, the empty value's literal."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a table as information_schema describes it."""
@@ -33,6 +45,12 @@ class Column:
     generated: bool
     charset: str = ""
     """CHARACTER_SET_NAME; empty for columns that have none (numbers, dates, binary strings)."""
+
+    @property
+    def text_as_hex(self) -> bool:
+        """Text in a character set that may not survive a trip through utf8mb4 (`UNICODE_SAFE_CHARSETS`)."""
+        charset = self.charset.lower()
+        return bool(_CHARSET_NAME.fullmatch(charset)) and charset not in UNICODE_SAFE_CHARSETS
 
 
 def quote_identifier(name: str) -> str:
@@ -60,8 +78,21 @@ def literal_expression(column: Column) -> str:
         return f"IF({name} IS NULL,'NULL',CONCAT('b''',BIN({name}+0),''''))"
     if kind in TEMPORAL_TYPES:
         return f"QUOTE({name})"
+    if column.text_as_hex:
+        return text_in_hex(column)
     # QUOTE() leaves CR alone, and the stock client turns CRLF inside a literal into LF: escape it.
     return rf"REPLACE(QUOTE(CONVERT({name} USING utf8mb4)),'\r','\\r')"
+
+
+def text_in_hex(column: Column, empty: str = EMPTY_TEXT_LITERAL) -> str:
+    """The text as `_charset 0x…`, its bytes unconverted. `empty` is an SQL expression giving the empty
+    value's literal (`''` by default), since `0x` alone is none."""
+    name = quote_identifier(column.name)
+    introducer = f"_{column.charset.lower()} "
+    return (
+        f"IF({name} IS NULL,'NULL',IF(OCTET_LENGTH({name})=0,CONCAT('{introducer}',{empty}),"
+        f"CONCAT('{introducer}0x',HEX({name}))))"
+    )
 
 
 def single_precision_text(name: str) -> str:

@@ -268,3 +268,29 @@ def test_a_merge_tables_rows_are_its_underlying_tables_and_are_not_dumped_twice(
         with fresh_mysql_database("bmrgr") as restored:
             MySQLEngine(restored, DumpOptions()).restore([data])
             assert [row_count(restored, t) for t in ("m1", "m2", "all_m", "z_m")] == [1, 1, 2, 2]
+
+
+def test_text_with_no_unicode_mapping_keeps_its_bytes() -> None:
+    """sjis 0xF040, big5 0xF9FE, gbk 0xA140 once came back as '?' after a trip through utf8mb4; both the
+    batched reads (an integer key) and the row-by-row ones (none) send such text as hex now."""
+    values = (
+        "(1, X'F040', X'F9FE', X'A140', 'b'), (2, '', '', '', 'a'), (3, NULL, NULL, NULL, NULL), "
+        "(4, 'plain', 'text', 'ok', 'b')"
+    )
+    columns = (
+        "s VARCHAR(10) CHARACTER SET sjis, b TEXT CHARACTER SET big5, g CHAR(4) CHARACTER SET gbk, "
+        "e ENUM('a', 'b') CHARACTER SET sjis"
+    )
+    with fresh_mysql_database("bcs") as url:
+        execute_script(
+            url,
+            [
+                f"CREATE TABLE keyed (id INT PRIMARY KEY, {columns})",
+                f"CREATE TABLE unkeyed (id INT, {columns})",
+                *(f"INSERT INTO {table} VALUES {values}" for table in ("keyed", "unkeyed")),
+            ],
+        )
+        data, report = dump(url)
+        assert report.tables == {"keyed": 4, "unkeyed": 4}
+        assert b"_sjis 0xF040" in data and b"_big5 0xF9FE" in data and b"_gbk 0xA140" in data
+        restores_identically(url, data)
