@@ -46,7 +46,12 @@ class MySQLRestorer:
             cursor = connection.cursor()
             cursor.execute(f"SET SESSION lock_wait_timeout = {self._lock_wait_seconds}")
             self._drop_everything(cursor)
-            for number, statement in enumerate(prefetched(split_statements(iter(chunks))), start=1):
+            # The splitter reads quotes as the server will (NO_BACKSLASH_ESCAPES, ANSI_QUOTES): from this
+            # session's sql_mode until the dump sets another.
+            cursor.execute("SELECT @@SESSION.sql_mode, @@GLOBAL.sql_mode")
+            session_mode, global_mode = (text(value) for value in cursor.fetchone())
+            statements = split_statements(iter(chunks), sql_mode=session_mode, global_sql_mode=global_mode)
+            for number, statement in enumerate(prefetched(statements), start=1):
                 if _SWITCHES_DATABASE.match(statement):
                     raise RestoreError(
                         f"Statement {number} switches or creates a database ({preview(statement, 80)}): "

@@ -5,6 +5,10 @@ Understands '...', "..." and `...` quoting (doubled quotes, backslash escapes), 
 server, which runs them) and the client's `DELIMITER` command. Statements may span chunk
 boundaries; only the statement being read is held in memory. Comments in front of a statement are
 dropped; comments inside one are kept (routine bodies keep theirs).
+
+Quotes are read the way the server will parse each statement, under the sql_mode the script has set
+(`sql_modes`): after NO_BACKSLASH_ESCAPES a backslash is an ordinary character, after ANSI_QUOTES "..."
+is a name. A SET changes the mode from the next statement on.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
+from shared.engines.mysql.sql_modes import Quoting, SqlModes, strings_pattern
 from shared.errors import RestoreError
 
 _LOOKAHEAD = 16
@@ -26,13 +31,13 @@ _DELIMITER_WORD = re.compile(rb"delimiter\s", re.IGNORECASE)
 
 
 @lru_cache(maxsize=16)
-def _token_pattern(delimiter: bytes) -> re.Pattern[bytes]:
+def _token_pattern(delimiter: bytes, quoting: Quoting) -> re.Pattern[bytes]:
     first = re.escape(delimiter[:1])
     return re.compile(
         rb"(?P<conditional_end>\*/)"  # closes a /*!...*/ before a delimiter that starts with '/'
         rb"|(?P<delimiter>" + re.escape(delimiter) + rb")"
         rb"|(?P<text>[^'\"`#/*\-" + first + rb"]++)"
-        rb"|(?P<quoted>'(?:[^'\\]++|\\.|'')*+'|\"(?:[^\"\\]++|\\.|\"\")*+\"|`(?:[^`]++|``)*+`)"
+        rb"|(?P<quoted>" + strings_pattern(quoting) + rb"|`(?:[^`]++|``)*+`)"
         rb"|(?P<conditional>/\*M?!)"
         rb"|(?P<comment>/\*.*?\*/|(?:--(?=\s)|#)[^\n]*+\n)"
         rb"|(?P<unfinished>['\"`]|/\*|--(?=\s)|#)"
@@ -42,7 +47,7 @@ def _token_pattern(delimiter: bytes) -> re.Pattern[bytes]:
 
 
 @lru_cache(maxsize=16)
-def _run_pattern(delimiter: bytes) -> re.Pattern[bytes]:
+def _run_pattern(delimiter: bytes, quoting: Quoting) -> re.Pattern[bytes]:
     """Plain text and complete quoted strings in one match: the fast path through long INSERTs.
 
     Every lookahead is positive, so near the end of the scanned window the run stops rather than guess.
@@ -51,22 +56,28 @@ def _run_pattern(delimiter: bytes) -> re.Pattern[bytes]:
     visible = rb"(?=.{%d})(?!" % max(len(delimiter), 3) + re.escape(delimiter) + rb")"
     return re.compile(
         rb"(?:[^'\"`#/*\-" + first + rb"]++"
-        rb"|'(?:[^'\\]++|\\.|'')*+'|\"(?:[^\"\\]++|\\.|\"\")*+\"|`(?:[^`]++|``)*+`"
+        rb"|" + strings_pattern(quoting) + rb"|`(?:[^`]++|``)*+`"
         rb"|" + visible + rb"(?:-(?!-\s)|/(?!\*)|\*(?!/)|" + first + rb"))++",
         re.DOTALL,
     )
 
 
-def split_statements(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Yield each statement without its delimiter, leading comments or surrounding whitespace."""
-    return _Scanner(iter(chunks)).statements()
+def split_statements(
+    chunks: Iterable[bytes], *, sql_mode: str = "", global_sql_mode: str | None = None
+) -> Iterator[bytes]:
+    """Yield each statement without its delimiter, leading comments or surrounding whitespace.
+
+    `sql_mode` is the session's at the start (its quoting applies until the script sets another),
+    `global_sql_mode` the server's, which `SET sql_mode = DEFAULT` puts back (None: unknown)."""
+    return _Scanner(iter(chunks), SqlModes(sql_mode, global_sql_mode)).statements()
 
 
 class _Scanner:
     """Walks a growing buffer token by token; `start` marks where the current statement began."""
 
-    def __init__(self, source: Iterator[bytes]) -> None:
+    def __init__(self, source: Iterator[bytes], modes: SqlModes) -> None:
         self.source = source
+        self.modes = modes
         self.buffer = b""
         self.position = 0
         self.start = 0
@@ -78,8 +89,13 @@ class _Scanner:
     def use_delimiter(self, delimiter: bytes) -> None:
         if len(delimiter) > _MAX_DELIMITER:
             raise RestoreError(f"DELIMITER {delimiter[:40]!r} is too long")
-        self.tokens = _token_pattern(delimiter)
-        self.run = _run_pattern(delimiter)
+        self.delimiter = delimiter
+        self.use_patterns()
+
+    def use_patterns(self) -> None:
+        """Lex with the current delimiter and the quoting of the sql_mode the server is in."""
+        self.tokens = _token_pattern(self.delimiter, self.modes.quoting)
+        self.run = _run_pattern(self.delimiter, self.modes.quoting)
 
     @property
     def window(self) -> int:
@@ -141,6 +157,8 @@ class _Scanner:
             self.earlier = []
             self.in_statement = False
             self.position = self.start = token.end()
+            if self.modes.follow(statement):  # the server parses the next statement in the new mode
+                self.use_patterns()
             return statement
         if token.lastgroup == "unfinished":
             if self.at_end:
