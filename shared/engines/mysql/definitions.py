@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shared.errors import DumpError
+
 _QUOTED_NAME = r"(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|[\w.$%-]+)"
 _DEFINER_CLAUSE = re.compile(
     r"^(\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:ALGORITHM\s*=\s*\w+\s+)?)"
@@ -28,8 +30,12 @@ def strip_trigger_order(statement: str) -> str:
 
 
 def choose_delimiter(statement: str) -> str:
-    """A DELIMITER that does not occur anywhere in the statement."""
+    """A DELIMITER that does not occur anywhere in the statement: a usual one, or else `$$` and six
+    digits (8 characters, the longest the restore takes), of which no statement holds all."""
     for delimiter in _DELIMITER_CHOICES:
         if delimiter not in statement:
             return delimiter
-    raise ValueError("no usable DELIMITER: the statement contains all candidates")
+    for number in range(1_000_000):
+        if (delimiter := f"$${number:06d}") not in statement:
+            return delimiter
+    raise DumpError("no DELIMITER of at most 8 characters is absent from a routine, trigger or event")

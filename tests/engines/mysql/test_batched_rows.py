@@ -294,3 +294,16 @@ def test_text_with_no_unicode_mapping_keeps_its_bytes() -> None:
         assert report.tables == {"keyed": 4, "unkeyed": 4}
         assert b"_sjis 0xF040" in data and b"_big5 0xF9FE" in data and b"_gbk 0xA140" in data
         restores_identically(url, data)
+
+
+def test_a_routine_holding_every_usual_delimiter_gets_one_of_its_own() -> None:
+    with fresh_mysql_database("bdl") as url:
+        execute_script(
+            url,
+            [
+                "CREATE PROCEDURE p() SELECT ';;', '$$', '//', ';;;;', '$$$$', '@@@@@@', '$$000000' AS s",
+            ],
+        )
+        data, _ = dump(url)
+        assert b"DELIMITER $$000001\n" in data
+        restores_identically(url, data)
