@@ -113,12 +113,19 @@ class MySQLDumper:
         strip = self._options.strip_definers
         for definition in routines:
             yield script.object_block(definition, strip_definers=strip)
-        view_tables = [table for table in tables if table.is_view]
+        unusable = {table.name for table in tables if table.is_unusable_view}
+        view_tables = [table for table in tables if table.is_view and table.name not in unusable]
         if view_tables:
             yield b"\n-- Placeholders for views, replaced below\n"
             for table in view_tables:
                 yield script.view_placeholder(table)
-        for definition in (*views, *triggers, *events):
+        for definition in views:
+            if definition.name in unusable:
+                report.warnings.append(_left_out(definition.name))
+                yield script.left_out_view(definition, UNUSABLE_VIEW)
+            else:
+                yield script.object_block(definition, strip_definers=strip)
+        for definition in (*triggers, *events):
             yield script.object_block(definition, strip_definers=strip)
         cursor.execute("COMMIT")
         yield script.footer(len(report.tables))
@@ -200,6 +207,16 @@ class MySQLDumper:
             _abandon(cursor)
             raise
         cursor.close()
+
+
+UNUSABLE_VIEW = "it references a table, column or function that is gone, or that its definer may not use"
+
+
+def _left_out(view: str) -> str:
+    return (
+        f"View {view!r} is left out: {UNUSABLE_VIEW}, so a restore could not create it. Its definition is "
+        "kept as a comment in the backup file; fix the view or drop it."
+    )
 
 
 def _warn_about(tables: list[Table], report: DumpReport) -> None:

@@ -34,6 +34,12 @@ class Table:
         return self.kind == "VIEW"
 
     @property
+    def is_unusable_view(self) -> bool:
+        """A view over a table, column or function that is gone (or that its definer may not use): the
+        server lists no columns for it, and a restore could not create it."""
+        return self.is_view and not self.columns
+
+    @property
     def is_sequence(self) -> bool:
         return self.kind == "SEQUENCE"
 
@@ -169,6 +175,7 @@ def routines(cursor: Cursor, database: str) -> list[Definition]:
 
 
 def views(cursor: Cursor, tables: list[Table]) -> list[Definition]:
+    """The views of `tables`, unusable ones included (`Table.is_unusable_view`)."""
     return [_definition(cursor, "VIEW", table.name, "Create View") for table in tables if table.is_view]
 
 

@@ -97,6 +97,15 @@ def object_block(definition: Definition, *, strip_definers: bool) -> bytes:
     ).encode("utf-8", "surrogateescape")
 
 
+def left_out_view(definition: Definition, why: str) -> bytes:
+    """A view the server cannot use, kept only as comment lines: a restore could not create it."""
+    lines = "\n".join(f"--   {line}" for line in definition.statement.splitlines())
+    return (
+        f"\n-- View {quote_identifier(definition.name)} is left out: {why}\n"
+        f"-- Its definition:\n{lines}\n"
+    ).encode("utf-8", "surrogateescape")
+
+
 def _or_replace(statement: str) -> str:
     stripped = statement.lstrip()
     if stripped[:7].upper() == "CREATE " and not stripped[7:].lstrip().upper().startswith("OR REPLACE"):

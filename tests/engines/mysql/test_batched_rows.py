@@ -307,3 +307,31 @@ def test_a_routine_holding_every_usual_delimiter_gets_one_of_its_own() -> None:
         data, _ = dump(url)
         assert b"DELIMITER $$000001\n" in data
         restores_identically(url, data)
+
+
+def test_a_view_the_server_cannot_use_is_left_out_with_a_warning_so_the_backup_restores() -> None:
+    """A view over a dropped table once made a completed backup that no restore could load."""
+    with fresh_mysql_database("bvw") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE gone (id INT)",
+                "CREATE TABLE kept (id INT)",
+                "INSERT INTO kept VALUES (1)",
+                "CREATE VIEW broken AS SELECT id FROM gone",
+                "CREATE VIEW on_broken AS SELECT id FROM broken",
+                "CREATE VIEW fine AS SELECT id FROM kept",
+                "DROP TABLE gone",
+            ],
+        )
+        data, report = dump(url)
+        left_out = [warning for warning in report.warnings if "is left out" in warning]
+        assert len(left_out) == 2 and "'broken'" in left_out[0] + left_out[1]
+        assert b"-- View `broken` is left out: it references a table" in data
+        assert b"--   CREATE ALGORITHM=UNDEFINED" in data
+        with fresh_mysql_database("bvwo") as ours, fresh_mysql_database("bvws") as stock:
+            MySQLEngine(ours, DumpOptions()).restore([data])
+            stock_client_load(stock, data)
+            for restored in (ours, stock):
+                assert inventory(restored).views.keys() == {"fine"}
+                assert row_count(restored, "fine") == 1
