@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymysql
 
-from shared.engines.mysql.schema import Cursor, text
+from shared.engines.mysql.schema import ROUTINE_TYPE_LIST, Cursor, text
 from shared.errors import DumpError
 
 _NEEDED = {
@@ -29,9 +29,8 @@ def check_visibility(cursor: Cursor, database: str, visible_routines: int) -> li
         if privilege not in held
     ]
     try:
-        cursor.execute(
-            "SELECT COUNT(*) FROM mysql.proc WHERE db = %s AND type IN ('FUNCTION', 'PROCEDURE')", (database,)
-        )
+        routines_in = f"SELECT COUNT(*) FROM mysql.proc WHERE db = %s AND type IN ({ROUTINE_TYPE_LIST})"
+        cursor.execute(routines_in, (database,))
         stored = int(cursor.fetchone()[0])
     except pymysql.MySQLError:
         if {"SELECT", "SHOW_ROUTINE"} & held_globally(cursor):

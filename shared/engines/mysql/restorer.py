@@ -24,6 +24,11 @@ from shared.engines.mysql.value_formats import quote_identifier
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
 
+_IN_ORACLE_MODE = (
+    "SET @restore_sql_mode = @@SESSION.sql_mode",
+    "SET SESSION sql_mode = 'ORACLE'",
+    "SET SESSION sql_mode = @restore_sql_mode",
+)
 _LOCK_WAIT_TIMEOUT = 1205
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)
@@ -85,12 +90,13 @@ class MySQLRestorer:
         drops = [f"DROP VIEW IF EXISTS {name}" for kind, name in listed if kind == "VIEW"]
         cursor.execute(
             "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
-            "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE')",
+            "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE', 'PACKAGE')",
             (database,),
         )
-        drops += [
-            f"DROP {text(kind)} IF EXISTS {quote_identifier(text(name))}" for kind, name in cursor.fetchall()
-        ]
+        for kind, name in cursor.fetchall():
+            drop = f"DROP {text(kind)} IF EXISTS {quote_identifier(text(name))}"
+            # A package (its body goes with it) is dropped only under sql_mode ORACLE, as it is made.
+            drops += [*_IN_ORACLE_MODE[:2], drop, _IN_ORACLE_MODE[2]] if text(kind) == "PACKAGE" else [drop]
         cursor.execute(
             "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s", (database,)
         )

@@ -163,12 +163,19 @@ def _definition(cursor: Cursor, kind: str, name: str, statement_column: str) -> 
     )
 
 
+ROUTINE_TYPES = ("FUNCTION", "PROCEDURE", "PACKAGE", "PACKAGE BODY")
+"""In the order they are written: functions first (views and other routines may call them), then
+procedures, then MariaDB's packages (sql_mode=ORACLE), each package before its body."""
+ROUTINE_TYPE_LIST = ", ".join(f"'{kind}'" for kind in ROUTINE_TYPES)
+
+
 def routines(cursor: Cursor, database: str) -> list[Definition]:
-    """Functions first, then procedures (views and other routines may call functions)."""
+    """Every stored routine, in `ROUTINE_TYPES` order, then by name."""
     found = _names(
         cursor,
         "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
-        "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE') ORDER BY ROUTINE_TYPE, ROUTINE_NAME",
+        f"AND ROUTINE_TYPE IN ({ROUTINE_TYPE_LIST}) "
+        f"ORDER BY FIELD(ROUTINE_TYPE, {ROUTINE_TYPE_LIST}), ROUTINE_NAME",
         database,
     )
     return [_definition(cursor, kind, name, f"Create {kind.title()}") for kind, name in found]

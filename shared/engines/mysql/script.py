@@ -90,9 +90,11 @@ def object_block(definition: Definition, *, strip_definers: bool) -> bytes:
         context.append(f"time_zone={quote_string(definition.time_zone)}")
     delimiter = choose_delimiter(statement)
     drop = "" if definition.kind == "VIEW" else drop_statement(definition)
+    # A package's DROP parses only under its own sql_mode (ORACLE); the others go first, as in mariadb-dump.
+    before, after = ("", drop) if definition.kind.startswith("PACKAGE") else (drop, "")
     return (
-        f"\n-- {definition.kind.title()} {quote_identifier(definition.name)}\n{drop}"
-        f"SET SESSION {', '.join(context)};\n"
+        f"\n-- {definition.kind.title()} {quote_identifier(definition.name)}\n{before}"
+        f"SET SESSION {', '.join(context)};\n{after}"
         f"DELIMITER {delimiter}\n{statement}{delimiter}\nDELIMITER ;\n{_RESET_SESSION}"
     ).encode("utf-8", "surrogateescape")
 

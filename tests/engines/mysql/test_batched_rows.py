@@ -335,3 +335,29 @@ def test_a_view_the_server_cannot_use_is_left_out_with_a_warning_so_the_backup_r
             for restored in (ours, stock):
                 assert inventory(restored).views.keys() == {"fine"}
                 assert row_count(restored, "fine") == 1
+
+
+PACKAGE = [
+    "SET SESSION sql_mode = 'ORACLE'",
+    "CREATE PACKAGE pkg AS FUNCTION answer RETURN INT; END",
+    "CREATE PACKAGE BODY pkg AS FUNCTION answer RETURN INT AS BEGIN RETURN 42; END; END",
+    "SET SESSION sql_mode = DEFAULT",
+]
+
+
+def test_mariadb_packages_are_backed_up_and_those_the_backup_lacks_go() -> None:
+    """Packages (sql_mode=ORACLE) were left out of the backup without a word, and survived a restore."""
+    with fresh_mysql_database("bpk") as url:
+        execute_script(url, ["CREATE TABLE t (id INT)", *PACKAGE])
+        data, _ = dump(url)
+        assert b"CREATE DEFINER=" in data and b'PACKAGE BODY "pkg"' in data
+        with fresh_mysql_database("bpko") as ours, fresh_mysql_database("bpks") as stock:
+            execute_script(ours, [p.replace("pkg", "stale") for p in PACKAGE])
+            MySQLEngine(ours, DumpOptions()).restore([data])
+            stock_client_load(stock, data)
+            for restored in (ours, stock):
+                assert inventory(restored) == inventory(url)
+                with connection(restored) as conn, conn.cursor() as cursor:
+                    cursor.execute("SET SESSION sql_mode = 'ORACLE'")
+                    cursor.execute("SELECT pkg.answer()")
+                    assert cursor.fetchone() == (42,)
