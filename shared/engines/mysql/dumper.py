@@ -46,6 +46,7 @@ from shared.engines.mysql.privileges import check_visibility
 from shared.engines.mysql.schema import Table
 from shared.engines.mysql.snapshot import Readers, open_readers
 from shared.engines.mysql.value_formats import quote_identifier, row_select
+from shared.engines.mysql.view_order import in_dependency_order
 from shared.errors import DumpError
 
 CHUNK_BYTES = 1 << 20
@@ -96,7 +97,7 @@ class MySQLDumper:
         # Definitions are small: read them all first, so a missing privilege fails before the long data part.
         routines = schema.routines(cursor, database)
         report.warnings.extend(check_visibility(cursor, database, len(routines)))
-        views = schema.views(cursor, tables)
+        views = in_dependency_order(schema.views(cursor, tables))
         triggers = schema.triggers(cursor, database)
         events = schema.events(cursor, database)
         yield script.header(database, report.server_version)

@@ -361,3 +361,21 @@ def test_mariadb_packages_are_backed_up_and_those_the_backup_lacks_go() -> None:
                     cursor.execute("SET SESSION sql_mode = 'ORACLE'")
                     cursor.execute("SELECT pkg.answer()")
                     assert cursor.fetchone() == (42,)
+
+
+def test_a_view_with_check_option_over_a_view_named_after_it_restores() -> None:
+    """Views once loaded in name order, so `a` WITH CHECK OPTION met `z` still a placeholder (error 1368)."""
+    with fresh_mysql_database("bwco") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE t (a INT)",
+                "INSERT INTO t VALUES (1)",
+                "CREATE VIEW z AS SELECT a FROM t",
+                "CREATE VIEW a AS SELECT a FROM z WITH CHECK OPTION",
+                "CREATE VIEW m AS SELECT a.a AS z FROM a",  # an alias named after a view is no reference
+            ],
+        )
+        data, _ = dump(url)
+        assert data.index(b"-- View `z`") < data.index(b"-- View `a`") < data.index(b"-- View `m`")
+        restores_identically(url, data)
