@@ -33,7 +33,10 @@ def header(database: str, server_version: str) -> bytes:
         " @saved_sql_mode=@@sql_mode, @saved_sql_notes=@@sql_notes;\n"
         "SET NAMES utf8mb4;\n"
         f"SET time_zone='+00:00', unique_checks=0, foreign_key_checks=0,"
-        f" sql_mode={quote_string(RESTORE_SQL_MODE)}, sql_notes=0;\n\n"
+        f" sql_mode={quote_string(RESTORE_SQL_MODE)}, sql_notes=0;\n"
+        # Rows the source holds against a CHECK constraint (written while its checks were off) load too.
+        "/*M!100201 SET @saved_check_constraint_checks=@@check_constraint_checks,"
+        " check_constraint_checks=0 */;\n\n"
     ).encode()
 
 
@@ -42,6 +45,7 @@ def footer(table_count: int) -> bytes:
         "\nSET time_zone=@saved_time_zone, unique_checks=@saved_unique_checks,"
         " foreign_key_checks=@saved_foreign_key_checks, sql_mode=@saved_sql_mode,"
         " sql_notes=@saved_sql_notes;\n"
+        "/*M!100201 SET check_constraint_checks=@saved_check_constraint_checks */;\n"
         "SET character_set_client=@saved_cs_client, character_set_results=@saved_cs_results,"
         " collation_connection=@saved_collation_connection;\n"
         f"-- Dump completed: {table_count} tables\n"

@@ -379,3 +379,19 @@ def test_a_view_with_check_option_over_a_view_named_after_it_restores() -> None:
         data, _ = dump(url)
         assert data.index(b"-- View `z`") < data.index(b"-- View `a`") < data.index(b"-- View `m`")
         restores_identically(url, data)
+
+
+def test_rows_held_against_a_check_constraint_restore() -> None:
+    """Written while the checks were off, they are the database's rows: a restore must load them too."""
+    with fresh_mysql_database("bchk") as url:
+        execute_script(
+            url,
+            [
+                "CREATE TABLE prices (id INT PRIMARY KEY, amount INT CHECK (amount >= 0))",
+                "SET SESSION check_constraint_checks = 0",
+                "INSERT INTO prices VALUES (1, 5), (2, -3)",
+            ],
+        )
+        data, report = dump(url)
+        assert report.tables == {"prices": 2}
+        restores_identically(url, data)
