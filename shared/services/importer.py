@@ -22,6 +22,7 @@ from shared.models import (
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
+from shared.services.dump_trailers import TrailerCheck
 from shared.services.leftovers import discard_failed_uploads, discard_files
 
 _READ_CHUNK = 1 << 20
@@ -50,8 +51,8 @@ class ImportService:
     ) -> Backup:
         """Register a dump made by this tool, `mariadb-dump`/`mysqldump` or `pg_dump` (plain SQL,
         optionally gzip- or zstd-compressed). The whole file is checked while it is stored: a file that
-        is not such a dump, or whose compressed data is damaged or cut short, is refused and nothing
-        is kept."""
+        is not such a dump, whose compressed data is damaged or cut short, or whose SQL does not end
+        with its dump tool's "completed" trailer, is refused and nothing is kept."""
         ctx = self._ctx
         head = _read_head(path)
         compression = detect_compression(head)
@@ -75,7 +76,7 @@ class ImportService:
             compression=stored_as,
             status=BackupStatus.RUNNING,
         )
-        source = _checked_file_chunks(path, compression)
+        source = _checked_file_chunks(path, compression, TrailerCheck(engine))
         compressor = make_compressor(stored_as if compression is Compression.NONE else Compression.NONE)
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         try:
@@ -141,12 +142,16 @@ def _identify(sql_head: bytes, path: Path) -> tuple[str, str | None]:
     )
 
 
-def _checked_file_chunks(path: Path, compression: Compression) -> Iterator[bytes]:
+def _checked_file_chunks(path: Path, compression: Compression, trailer: TrailerCheck) -> Iterator[bytes]:
     """The file's bytes as they are; compressed data is also decoded on the side, so that a damaged
-    or truncated file fails the import."""
+    or truncated file fails the import, and the SQL's end is checked for its dump tool's trailer, so
+    that a dump cut short at a line's end (valid SQL up to the cut) fails it too."""
     raw = _file_chunks(path)
     if compression is Compression.NONE:
-        yield from raw
+        for chunk in raw:
+            trailer.feed(chunk)
+            yield chunk
+        trailer.verify(str(path))
         return
     passed: list[bytes] = []
 
@@ -155,9 +160,11 @@ def _checked_file_chunks(path: Path, compression: Compression) -> Iterator[bytes
             passed.append(chunk)
             yield chunk
 
-    for _ in decompress_stream(tee(), compression):
+    for sql in decompress_stream(tee(), compression):
+        trailer.feed(sql)
         while passed:
             yield passed.pop(0)
+    trailer.verify(str(path))
     while passed:
         yield passed.pop(0)
 

@@ -193,7 +193,7 @@ def test_an_import_the_catalog_refuses_to_record_leaves_no_file(tmp_path: Path, 
             "BEGIN INSERT INTO spare VALUES (1); END; DROP TABLE spare"
         )
     dump = tmp_path / "stock.sql"
-    dump.write_bytes(b"-- MariaDB dump 10.19\nCREATE TABLE t (a int);\n")
+    dump.write_bytes(b"-- MariaDB dump 10.19\nCREATE TABLE t (a int);\n-- Dump completed\n")
     with pytest.raises(Exception, match="no such table"):  # the catalog broke after it was opened
         ImportService(context).import_file(dump, "frank")
     assert list(context.config.local_backup_dir.iterdir()) == []

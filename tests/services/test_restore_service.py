@@ -78,6 +78,7 @@ def _broken_dump(url: DatabaseURL, tmp_path: Path) -> Path:
             "CREATE TABLE `orders` (`id` int PRIMARY KEY);\n"
             "INSERT INTO `orders` VALUES (1),(2);\n"
             "INSERT INTO `no_such_table` VALUES (1);\n"
+            "-- Dump completed\n"
         )
     else:
         sql = (
@@ -85,6 +86,7 @@ def _broken_dump(url: DatabaseURL, tmp_path: Path) -> Path:
             "CREATE TABLE public.orders (id int PRIMARY KEY);\n"
             "INSERT INTO public.orders VALUES (1), (2);\n"
             "INSERT INTO public.no_such_table VALUES (1);\n"
+            "-- PostgreSQL database dump complete\n"
         )
     path = tmp_path / "broken.sql.gz"
     path.write_bytes(gzip.compress(sql.encode()))
@@ -200,6 +202,7 @@ def test_a_parallel_postgres_restore_that_fails_after_committing_is_put_back(
         "CREATE TABLE public.orders (id int PRIMARY KEY, pad text);\n"
         f"COPY public.orders (id, pad) FROM stdin;\n{rows}\\.\n"
         "INSERT INTO public.no_such_table VALUES (1);\n"
+        "-- PostgreSQL database dump complete\n"
     )
     path = tmp_path / "broken.sql.gz"
     path.write_bytes(gzip.compress(sql.encode(), compresslevel=1))
