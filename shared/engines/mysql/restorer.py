@@ -24,11 +24,6 @@ from shared.engines.mysql.value_formats import quote_identifier
 from shared.errors import RestoreError
 from shared.prefetch import prefetched
 
-_IN_ORACLE_MODE = (
-    "SET @restore_sql_mode = @@SESSION.sql_mode",
-    "SET SESSION sql_mode = 'ORACLE'",
-    "SET SESSION sql_mode = @restore_sql_mode",
-)
 _LOCK_WAIT_TIMEOUT = 1205
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)
@@ -95,8 +90,7 @@ class MySQLRestorer:
         )
         for kind, name in cursor.fetchall():
             drop = f"DROP {text(kind)} IF EXISTS {quote_identifier(text(name))}"
-            # A package (its body goes with it) is dropped only under sql_mode ORACLE, as it is made.
-            drops += [*_IN_ORACLE_MODE[:2], drop, _IN_ORACLE_MODE[2]] if text(kind) == "PACKAGE" else [drop]
+            drops += _in_oracle_mode(drop) if text(kind) == "PACKAGE" else [drop]
         cursor.execute(
             "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s", (database,)
         )
@@ -169,3 +163,14 @@ class MySQLRestorer:
             f"transaction or a long query). Sessions using the database: {holders}. Stop the application "
             "or end those sessions (KILL), then restore again"
         )
+
+
+def _in_oracle_mode(statement: str) -> list[str]:
+    """`statement` run under sql_mode ORACLE, the session's mode put back after: DROP PACKAGE (which takes
+    the package's body too) parses only there."""
+    return [
+        "SET @restore_sql_mode = @@SESSION.sql_mode",
+        "SET SESSION sql_mode = 'ORACLE'",
+        statement,
+        "SET SESSION sql_mode = @restore_sql_mode",
+    ]
