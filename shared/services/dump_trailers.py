@@ -9,7 +9,7 @@ releases follow with a `\\unrestrict KEY` line).
 
 from __future__ import annotations
 
-from shared.engines.postgres.dump_scanner import TRAILER as POSTGRES_TRAILER
+from shared.engines.postgres.dump_comments import TRAILER as POSTGRES_TRAILER
 from shared.errors import InvalidInputError
 
 MYSQL_TRAILER_PREFIX = b"-- Dump completed"

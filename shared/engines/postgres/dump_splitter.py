@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.engines.postgres.dump_scanner import LARGE_OBJECT_SECTIONS, SECTION_COMMENTS, TRAILER
+from shared.engines.postgres.dump_comments import LARGE_OBJECT_SECTIONS, SECTION_COMMENTS, TRAILER
 from shared.engines.postgres.header_filter import rejected_by_server
 from shared.engines.postgres.sql_lexer import NEWLINE, StatementLexer, Stop
 from shared.errors import RestoreError
@@ -60,6 +60,8 @@ class CopyStart:
 @dataclass(frozen=True, slots=True)
 class CopyRows:
     data: memoryview
+    rows: int = 0
+    """The rows that end in `data`: counted only for a splitter made with `count_rows`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +79,19 @@ class DumpSplitter:
     `server_release` drops `SET` statements a server of that major release rejects; `standard_strings` is
     the server's `standard_conforming_strings` before the dump changes it. `finish` raises `RestoreError`
     unless the dump ended complete: outside COPY data and any statement, after pg_dump's trailer.
+    `count_rows` fills `CopyRows.rows`, for a reader that records them (the backup's `dump_scanner`).
     """
 
     def __init__(
-        self, server_release: int, *, standard_strings: bool = True, batch_bytes: int = BATCH_BYTES
+        self,
+        server_release: int,
+        *,
+        standard_strings: bool = True,
+        batch_bytes: int = BATCH_BYTES,
+        count_rows: bool = False,
     ) -> None:
         self.trailer_seen = False
+        self._count_rows = count_rows
         self._server_release = server_release
         self._batch_bytes = batch_bytes
         self._lexer = StatementLexer(self._note_comment, standard_strings=standard_strings)
@@ -263,7 +272,7 @@ class DumpSplitter:
             self._pass_data(text, position, final, before)
             return None
         if marker > position:
-            self._out.append(CopyRows(memoryview(text)[position:marker]))
+            self._pass_rows(text, position, marker)
         after = marker + len(_END_OF_DATA)
         rest = text[after : after + 2]
         if rest.startswith(b"\n") or rest == b"\r\n":
@@ -294,10 +303,14 @@ class DumpSplitter:
         ):
             end -= 1
         if end > position:
-            self._out.append(CopyRows(memoryview(text)[position:end]))
+            self._pass_rows(text, position, end)
             self._copy_at_line_start = text[end - 1] == NEWLINE
         if end < len(text):
             self._hold(text, end, before)
+
+    def _pass_rows(self, text: bytes, start: int, end: int) -> None:
+        rows = text.count(b"\n", start, end) if self._count_rows else 0
+        self._out.append(CopyRows(memoryview(text)[start:end], rows))
 
     def _flush(self) -> None:
         if self._batch:

@@ -82,8 +82,8 @@ def _fail_unless_complete(
         raise DumpError(failure)
     if total == 0:
         raise DumpError(f"pg_dump produced an empty dump of {where}; the backup is not usable.")
-    if scanner.inside_copy or not scanner.trailer_seen:
-        raise DumpError(f"The dump of {where} ended early (no 'dump complete' trailer); it is incomplete.")
+    if scanner.unreadable is not None:
+        raise DumpError(f"The dump of {where} cannot be restored as pg_dump wrote it: {scanner.unreadable}.")
     if facts.table_count > 0 and not scanner.rows:
         raise DumpError(
             f"The dump of {where} holds no table data although the database has {facts.table_count} "

@@ -43,6 +43,10 @@ END
 $$;
 CREATE FUNCTION order_count(customer integer) RETURNS bigint LANGUAGE sql STABLE
     AS $$ SELECT count(*) FROM public.orders WHERE customer_id = customer $$;
+-- pg_dump writes this comment's lines as they are: the backup must not take them for a COPY block.
+COMMENT ON FUNCTION order_count(integer) IS E'Reads like a dump, is not one:\n--\n'
+    '-- Data for Name: orders; Type: TABLE DATA; Schema: public; Owner: -\n--\n\n'
+    'COPY "public"."orders" ("id") FROM stdin;\n7\n\\.\n';
 INSERT INTO "Sales Dept"."Customers" (email, mood, visits)
     VALUES ('Ann@Example.com', 'happy', 3), ('bob@example.com', 'sad', 1), ('cy@example.com', NULL, NULL),
            ('gone@example.com', 'ok', 9);

@@ -7,6 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.engines.postgres.dump_comments import TRAILER
 from shared.engines.postgres.dump_scanner import PlainDumpScanner
 from shared.engines.postgres.header_filter import rejected_by_server
 from shared.engines.postgres.releases import major_release, release
@@ -73,6 +74,9 @@ COMMIT;
 """
 
 
+TRAILER_LINES = b"--\n" + TRAILER + b"--\n"
+
+
 def scan(data: bytes, cuts: list[int], scanner: PlainDumpScanner) -> bytes:
     bounds = [0, *sorted(cuts), len(data)]
     out = b"".join(scanner.feed(data[start:end]) for start, end in itertools.pairwise(bounds))
@@ -84,7 +88,7 @@ def test_rows_are_counted_wherever_the_chunks_are_cut(cuts: list[int]) -> None:
     scanner = PlainDumpScanner(15)
     assert scan(DUMP, cuts, scanner) == DUMP
     assert scanner.rows == {"Mixed.a b": 4, "public.empty": 0, "public.last": 2}
-    assert scanner.trailer_seen and not scanner.inside_copy
+    assert scanner.unreadable is None
 
 
 def test_every_single_byte_boundary_gives_the_same_counts() -> None:
@@ -97,7 +101,7 @@ def test_every_single_byte_boundary_gives_the_same_counts() -> None:
 def test_a_dump_cut_inside_copy_data_is_seen_as_incomplete() -> None:
     scanner = PlainDumpScanner(15)
     scan(DUMP[: DUMP.index(b"2\t")], [], scanner)
-    assert scanner.inside_copy and not scanner.trailer_seen
+    assert scanner.unreadable == "the dump is incomplete (it ends inside the data of a COPY block)"
 
 
 def test_header_settings_unknown_to_the_server_are_filtered_out() -> None:
@@ -136,3 +140,90 @@ def test_set_lines_after_the_header_are_kept_they_may_be_inside_a_body_or_a_stri
     )
     scanned = scan(HEADER_FROM_PG_DUMP_17 + body, [5, 300], PlainDumpScanner(release(15)))
     assert scanned == HEADER_FROM_PG_DUMP_17.replace(b"SET transaction_timeout = 0;\n", b"") + body
+
+
+LOOKALIKES = (
+    HEADER_FROM_PG_DUMP_17
+    + b"""
+--
+-- Name: f(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION "public"."f"() RETURNS "text"
+    LANGUAGE "sql"
+    AS $$ SELECT '
+--
+-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY "public"."t" ("x") FROM stdin;
+1
+\\.
+' $$;
+
+--
+-- Name: FUNCTION "f"(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION "public"."f"() IS '
+--
+-- Data for Name: u; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY "public"."u" ("x") FROM stdin;
+--
+-- PostgreSQL database dump complete
+--
+';
+
+--
+-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: -
+--
+
+COPY "public"."t" ("x") FROM stdin;
+2
+3
+\\.
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+"""
+)
+
+
+@given(st.lists(st.integers(0, len(LOOKALIKES)), max_size=4))
+def test_text_in_a_body_or_a_string_that_reads_like_a_copy_block_is_not_one(cuts: list[int]) -> None:
+    scanner = PlainDumpScanner(release(17))
+    assert scan(LOOKALIKES, cuts, scanner) == LOOKALIKES
+    assert scanner.rows == {"public.t": 2}
+    assert scanner.unreadable is None
+
+
+def test_a_trailer_inside_a_string_does_not_make_a_dump_cut_after_it_complete() -> None:
+    scanner = PlainDumpScanner(release(17))
+    scan(LOOKALIKES[: LOOKALIKES.index(b"2\n3\n")], [], scanner)
+    assert scanner.unreadable == "the dump is incomplete (it ends inside the data of a COPY block)"
+    scanner = PlainDumpScanner(release(17))
+    scan(LOOKALIKES[: LOOKALIKES.rindex(b"\n--\n-- Data for Name: t")], [], scanner)
+    assert scanner.unreadable == "the dump is incomplete (no 'dump complete' trailer)"
+
+
+def test_tables_whose_names_hold_dots_get_keys_of_their_own() -> None:
+    section = b"--\n-- Data for Name: x; Type: TABLE DATA; Schema: x; Owner: -\n--\n\n"
+    copies = b"".join(
+        section + copy + b" FROM stdin;\n1\n\\.\n\n"
+        for copy in (b'COPY "a.b"."c" (x)', b'COPY "a"."b.c" (x)', b'COPY "a"."b""c" (x)', b"COPY a.b (x)")
+    )
+    scanner = PlainDumpScanner(release(17))
+    scan(HEADER_FROM_PG_DUMP_17 + copies + TRAILER_LINES, [], scanner)
+    assert scanner.rows == {'"a.b".c': 1, 'a."b.c"': 1, 'a."b""c"': 1, "a.b": 1}
+    assert scanner.unreadable is None
+
+
+def test_a_dump_our_restore_would_refuse_is_unreadable() -> None:
+    scanner = PlainDumpScanner(release(17))
+    scan(HEADER_FROM_PG_DUMP_17 + b'\\connect "other"\n' + TRAILER_LINES, [], scanner)
+    assert scanner.unreadable is not None and "psql command \\connect" in scanner.unreadable

@@ -14,7 +14,7 @@ import pytest
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
 from shared.engines.postgres.connection import libpq_environment
-from shared.engines.postgres.dump_scanner import TRAILER
+from shared.engines.postgres.dump_comments import TRAILER
 from shared.engines.postgres.dumper import dump_stream
 from shared.engines.postgres.releases import release
 from shared.engines.postgres.server_facts import ServerFacts

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 from shared.dburl import DatabaseURL
-from shared.engines.postgres.dump_scanner import TRAILER
+from shared.engines.postgres.dump_comments import TRAILER
 from shared.engines.postgres.restorer import CLEAR_DATABASE, restore_stream
 from tests.databases import fresh_postgres_database
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, engine

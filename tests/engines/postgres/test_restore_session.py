@@ -10,7 +10,7 @@ import pytest
 
 from shared.dburl import DatabaseURL
 from shared.engines.postgres.connection import connection_parameters
-from shared.engines.postgres.dump_scanner import TRAILER
+from shared.engines.postgres.dump_comments import TRAILER
 from shared.errors import RestoreError
 from tests.databases import fresh_postgres_database, postgres_admin
 from tests.engines.postgres.database_state import (
