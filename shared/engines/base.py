@@ -67,8 +67,9 @@ class DumpEngine(Protocol):
 
     @property
     def restores_in_one_transaction(self) -> bool:
-        """Whether a restore that fails or is stopped part-way leaves the database as it was (the server
-        rolls it back), so that nothing needs putting back."""
+        """Whether a restore that fails or is stopped now leaves the database as it was (the server rolls
+        it back), so that nothing needs putting back. It may turn False while a restore runs (asked from
+        the thread that reads its chunks)."""
         ...
 
     def dump(self, report: DumpReport) -> Iterator[bytes]:

@@ -101,8 +101,9 @@ class RestoreService:
                 ctx.notifier.send(restore_failed(backup.database, exc, ctx.clock.now(), backup.id))
                 raise
             engine = ctx.engine_factory(url)
-            # A restore that commits as it goes stops early enough to leave time for putting it back.
-            reserve = None if engine.restores_in_one_transaction else put_back_reserve(pre.raw_size or 0)
+            # A restore that has committed part of its work stops early enough to leave time for putting
+            # it back.
+            reserve = put_back_reserve(pre.raw_size or 0, lambda: not engine.restores_in_one_transaction)
             sql = decompress_stream(counted(stored, _phase(RestorePhase.LOAD, phase_progress, progress)))
             with _restoring(ctx.catalog, pre):
                 try:
@@ -209,13 +210,14 @@ PACE_SETTLES_SECONDS = 5.0
 PUT_BACK_HEADROOM = 1.5
 
 
-def put_back_reserve(pre_restore_sql_bytes: int) -> Reserve:
+def put_back_reserve(pre_restore_sql_bytes: int, needed: Callable[[], bool] = lambda: True) -> Reserve:
     """The seconds to keep for putting back a pre-restore backup of that many bytes of SQL: as long as this
     restore would take for them at its pace so far, plus half (tables differ in their cost per byte, and the
-    one a restore starts with may be the cheapest); nothing before that pace settles."""
+    one a restore starts with may be the cheapest); nothing before that pace settles, or while `needed`
+    says no put-back would be (nothing committed yet)."""
 
     def reserve(restored: int, seconds: float) -> float:
-        if seconds < PACE_SETTLES_SECONDS or restored <= 0:
+        if seconds < PACE_SETTLES_SECONDS or restored <= 0 or not needed():
             return 0.0
         return pre_restore_sql_bytes * seconds / restored * PUT_BACK_HEADROOM
 

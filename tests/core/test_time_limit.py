@@ -87,6 +87,14 @@ def test_put_back_reserve_is_the_pre_restore_backup_at_the_restore_pace_plus_hal
     assert reserve(1_000_000, 10.0) == pytest.approx(60.0)
 
 
+def test_put_back_reserve_keeps_nothing_until_a_put_back_would_be_needed() -> None:
+    committed = False
+    reserve = put_back_reserve(4_000_000, lambda: committed)
+    assert reserve(1_000_000, 10.0) == 0.0
+    committed = True
+    assert reserve(1_000_000, 10.0) == pytest.approx(60.0)
+
+
 def test_a_slow_restore_of_a_large_database_stops_while_its_put_back_still_fits() -> None:
     ticks = ManualTicks()
     limit = TimeLimit(1000, ticks)

@@ -102,9 +102,10 @@ def test_a_restore_whose_check_of_the_file_outlasts_the_limit_touches_nothing(
     assert refused.details["database_touched"] is False
 
 
-def test_only_a_postgres_restore_over_one_connection_keeps_no_time_for_a_put_back() -> None:
+def test_a_mysql_restore_always_keeps_time_for_a_put_back_a_postgres_one_from_its_first_commit() -> None:
+    """The PostgreSQL engine turns at its restore's first commit (`test_lock_steps`, `test_parallel_copy`)."""
     mysql = DatabaseURL(engine="mysql", database="shop", user="app", host="127.0.0.1", port=3306)
     postgres = DatabaseURL(engine="postgresql", database="shop", user="app", host="127.0.0.1", port=5432)
     assert engine_for(postgres, DumpOptions(postgres_restore_connections=1)).restores_in_one_transaction
-    assert not engine_for(postgres, DumpOptions(postgres_restore_connections=2)).restores_in_one_transaction
+    assert engine_for(postgres, DumpOptions(postgres_restore_connections=2)).restores_in_one_transaction
     assert not engine_for(mysql, DumpOptions()).restores_in_one_transaction

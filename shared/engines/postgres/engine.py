@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -30,10 +31,13 @@ class PostgresEngine:
         self._options = options
         self._tools_dir = tools_dir
         self._env = libpq_environment(url, os.environ)
+        self._restore_committed = threading.Event()
 
     @property
     def restores_in_one_transaction(self) -> bool:
-        return self._options.postgres_restore_connections == 1
+        """True until the restore commits part of its work: a schema too large to lock in one transaction
+        is committed in steps, and loading over several connections commits before it starts."""
+        return not self._restore_committed.is_set()
 
     def dump(self, report: DumpReport) -> Iterator[bytes]:
         facts = self._facts()
@@ -47,12 +51,14 @@ class PostgresEngine:
         # Imported here: loading psycopg takes about 0.15 s, which a dump does not need to pay.
         from shared.engines.postgres.restorer import restore_stream
 
+        self._restore_committed.clear()
         restore_stream(
             self._url,
             self._where,
             chunks,
             connections=self._options.postgres_restore_connections,
             lock_wait_seconds=self._options.restore_lock_wait_seconds,
+            on_commit=self._restore_committed.set,
         )
 
     def check_connection(self) -> None:

@@ -12,6 +12,7 @@ and the restore service puts the pre-restore backup back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -79,17 +80,21 @@ SELECT CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, format('%I.%I', n.
 
 class LockSteps:
     """Ends the restore's transaction whenever it holds more than `budget` locks (the server's share by
-    default); `committed` says whether it may have (a commit was sent)."""
+    default); `committed` says whether it may have (a commit was sent), and `on_commit` hears it first."""
 
-    def __init__(self, connection: Connection, budget: int | None = None) -> None:
+    def __init__(
+        self, connection: Connection, budget: int | None = None, on_commit: Callable[[], None] = lambda: None
+    ) -> None:
         self._connection = connection
         self.budget = lock_budget(connection) if budget is None else budget
         self.committed = False
+        self._on_commit = on_commit
 
     def checkpoint(self) -> None:
         row = self._connection.execute(_LOCKS_HELD).fetchone()
         if row is not None and int(row[0]) > self.budget:
             self.committed = True  # even should the commit fail: it may have reached the server
+            self._on_commit()
             self._connection.commit()
 
     def too_many_to_drop_at_once(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import psycopg
@@ -46,10 +46,17 @@ def loads_in_parallel(statement: bytes) -> bool:
 
 class CopyLoaders:
     """Up to `count` connections (opened on first use, as many as the server allows) that load the data of
-    COPY blocks longer than `from_bytes`."""
+    COPY blocks longer than `from_bytes`; `on_commit` hears when the restore's transaction is committed."""
 
-    def __init__(self, settings: str, count: int, from_bytes: int = PARALLEL_FROM_BYTES) -> None:
+    def __init__(
+        self,
+        settings: str,
+        count: int,
+        from_bytes: int = PARALLEL_FROM_BYTES,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self._settings = settings
+        self._on_commit = on_commit
         self.count = count
         self.from_bytes = from_bytes
         self._connections: list[Connection] | None = None
@@ -71,6 +78,7 @@ class CopyLoaders:
         """Commit the restore's transaction, so the loaders' sessions see the table: from here on the
         restore is no longer all or nothing (`used`), even should this commit fail."""
         self.used = True
+        self._on_commit()
         connection.commit()
 
     def load(self, statement: bytes, data: Iterable[memoryview], session_of: Connection) -> None:

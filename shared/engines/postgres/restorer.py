@@ -9,7 +9,7 @@ which is committed in steps (`lock_steps`), and when large tables are loaded ove
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 import psycopg
@@ -118,6 +118,7 @@ def restore_stream(
     connections: int = 1,
     parallel_from_bytes: int = PARALLEL_FROM_BYTES,
     lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS,
+    on_commit: Callable[[], None] = lambda: None,
 ) -> None:
     """Run CLEAR_DATABASE and then the dump in `chunks`, in one transaction, committed only at the end.
 
@@ -126,7 +127,7 @@ def restore_stream(
     transaction would hold more than `lock_budget` locks (default: `lock_steps.lock_budget`), it is
     committed in steps instead; with `connections` > 1, a table's COPY data longer than
     `parallel_from_bytes` is loaded over that many more connections after a commit. A failure after such a
-    commit says that the database is incomplete.
+    commit says that the database is incomplete; `on_commit` hears of such a commit before it is sent.
     """
     settings = conninfo.make_conninfo(**connection_parameters(url))
     try:
@@ -135,13 +136,13 @@ def restore_stream(
         reason = _message(exc, url)
         message = f"Cannot connect to the PostgreSQL database {where}: {reason}"
         raise RestoreError(message, database_unchanged=True) from None
-    loaders = CopyLoaders(settings, connections if connections > 1 else 0, parallel_from_bytes)
+    loaders = CopyLoaders(settings, connections if connections > 1 else 0, parallel_from_bytes, on_commit)
     with connection:  # leaving it by an exception rolls back
         steps: LockSteps | None = None
         committing = False
         try:
             connection.execute(f"SET lock_timeout = '{lock_wait_seconds}s'")
-            steps = LockSteps(connection, lock_budget)
+            steps = LockSteps(connection, lock_budget, on_commit)
             _load(connection, chunks, steps, loaders)
             committing = True
             connection.commit()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given
@@ -108,12 +108,40 @@ def test_the_engine_loads_in_parallel_when_configured(source: DatabaseURL) -> No
     try:
         data = b"".join(dump_to_bytes(source)[0])
         with fresh_postgres_database("pgpardst") as target:
-            _engine_configured_for(2, target).restore(chunks_of(data, 1 << 20))
+            engine = _engine_configured_for(2, target)
+            all_or_nothing = _asked_at_each_chunk(engine, chunks_of(data, 1 << 20))
+            engine.restore(all_or_nothing.chunks)
             assert database_state(target) == database_state(source)
             assert _writers(target, "wide").isdisjoint(_writers(target, "big"))  # big: under the threshold
             assert len(_writers(target, "wide")) == 2  # both loaders took slices
+            # All or nothing up to the commit before the loaders start; from then on it keeps time for a
+            # put-back (`put_back_reserve`).
+            assert all_or_nothing.answers[0] and not all_or_nothing.answers[-1]
+            assert not engine.restores_in_one_transaction
+            again = _engine_configured_for(1, target)
+            over_one_connection = _asked_at_each_chunk(again, chunks_of(data, 1 << 20))
+            again.restore(over_one_connection.chunks)
+            assert all(over_one_connection.answers) and again.restores_in_one_transaction
     finally:
         run_sql(source, "DROP TABLE wide")
+
+
+@dataclass
+class _Answers:
+    chunks: Iterator[bytes]
+    answers: list[bool]
+
+
+def _asked_at_each_chunk(engine: DumpEngine, chunks: Iterable[bytes]) -> _Answers:
+    """`chunks`, asking the engine whether its restore is still all or nothing as each one is read."""
+    answers: list[bool] = []
+
+    def asking() -> Iterator[bytes]:
+        for chunk in chunks:
+            answers.append(engine.restores_in_one_transaction)
+            yield chunk
+
+    return _Answers(asking(), answers)
 
 
 def test_loaders_take_on_the_dumps_session_settings(source: DatabaseURL, dump: bytes) -> None:
