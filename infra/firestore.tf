@@ -1,6 +1,8 @@
-# The catalog: a native-mode Firestore database and the composite indexes its queries need.
-# local.firestore_indexes mirrors COMPOSITE_INDEXES in shared/catalog/firestore_indexes.py;
-# tests/infra fails when the two differ.
+# The catalog: a native-mode Firestore database, the composite indexes its queries need, and the TTL
+# policies that delete its lock and run claim documents once nothing can consult them.
+# local.firestore_indexes mirrors COMPOSITE_INDEXES in shared/catalog/firestore_indexes.py, and
+# local.firestore_ttl_collections TTL_COLLECTIONS in shared/catalog/firestore.py; tests/infra fails when
+# either pair differs.
 
 resource "google_firestore_database" "catalog" {
   count = var.create_firestore_database ? 1 : 0
@@ -39,6 +41,10 @@ locals {
     { collection = "backup_logs", fields = [["created_at", "DESCENDING"], ["logged_ns", "DESCENDING"]] },
     { collection = "backup_logs", fields = [["backup_id", "ASCENDING"], ["created_at", "DESCENDING"], ["logged_ns", "DESCENDING"]] },
   ]
+
+  # Every write of a lock or run claim sets its delete_after 30 days after that write (or its expiry)
+  # (KEPT_AFTER_LAST_WRITE in shared/catalog/leases.py), long after any retry of its run.
+  firestore_ttl_collections = ["locks", "runs"]
 }
 
 resource "google_firestore_index" "catalog" {
@@ -59,6 +65,23 @@ resource "google_firestore_index" "catalog" {
       order      = fields.value[1]
     }
   }
+
+  depends_on = [google_firestore_database.catalog]
+}
+
+resource "google_firestore_field" "delete_after" {
+  for_each = toset(local.firestore_ttl_collections)
+
+  project    = var.project_id
+  database   = var.firestore_database
+  collection = each.key
+  field      = "delete_after"
+
+  # Firestore deletes a document some time after its delete_after has passed (Google: within 1-3 days).
+  ttl_config {}
+
+  # Nothing queries the field: no single-field indexes to write on every lock and claim.
+  index_config {}
 
   depends_on = [google_firestore_database.catalog]
 }

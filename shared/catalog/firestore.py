@@ -62,6 +62,11 @@ _WRITES_RETRIED = (Aborted, ResourceExhausted, ServiceUnavailable)
 which the transactions these writes replaced retried: not DeadlineExceeded, as that commit may have been
 applied."""
 
+DELETE_AFTER_FIELD = "delete_after"
+TTL_COLLECTIONS = ("locks", "runs")
+"""The collections (before any prefix) whose documents carry `DELETE_AFTER_FIELD`, each write of one setting
+it; infra/firestore.tf puts a TTL policy on that field in each, and tests/infra fails when the two differ."""
+
 type _Snapshot = firestore.DocumentSnapshot[Any]
 
 
@@ -162,10 +167,18 @@ def _run_record(snapshot: _Snapshot) -> leases.RunRecord | None:
     )
 
 
-def _run_document(key: str, record: leases.RunRecord) -> dict[str, Any]:
+def _lock_document(name: str, record: leases.LockRecord, written_at: datetime) -> dict[str, Any]:
+    return {
+        "name": name, "owner": record.owner, "expires_at": record.expires_at,
+        DELETE_AFTER_FIELD: leases.delete_after(written_at, record.expires_at),
+    }
+
+
+def _run_document(key: str, record: leases.RunRecord, written_at: datetime) -> dict[str, Any]:
     return {
         "key": key, "owner": record.owner, "state": str(record.state), "expires_at": record.expires_at,
         "attempt": record.attempt, "backup_id": record.backup_id,
+        DELETE_AFTER_FIELD: leases.delete_after(written_at, record.expires_at),
     }
 
 
@@ -173,7 +186,9 @@ class FirestoreCatalog:
     """Collections `backups`, `backup_logs`, `settings/current`, `locks` and `runs`, each name after
     `prefix` (so tenants or tests can share a database). Each call to Firestore fails after
     `deadline_seconds`, its retries included. Every query it makes is recorded in `issued_query_shapes`,
-    so tests can check it against the declared composite indexes."""
+    so tests can check it against the declared composite indexes. Every write of a lock or run document
+    sets its `delete_after` (`leases.delete_after`, from this catalog's clock), on which a TTL policy
+    (infra/firestore.tf) has Firestore delete it once nothing can consult it."""
 
     def __init__(
         self,
@@ -359,8 +374,7 @@ class FirestoreCatalog:
             taken = leases.take_lock(_lock_record(snapshot), name, owner, now, ttl)
             if taken is None:
                 return False
-            record = {"name": name, "owner": taken.owner, "expires_at": taken.expires_at}
-            self._write_if_unchanged(snapshot, record)
+            self._write_if_unchanged(snapshot, _lock_document(name, taken, self._clock.now()))
             return True
 
         return self._settled(self._locks.document(_key_document_id(name)), take)
@@ -379,7 +393,7 @@ class FirestoreCatalog:
         def claim(snapshot: _Snapshot) -> RunClaim:
             answer, record = leases.claim(_run_record(snapshot), key, owner, now, ttl)
             if record is not None:
-                self._write_if_unchanged(snapshot, _run_document(key, record))
+                self._write_if_unchanged(snapshot, _run_document(key, record, self._clock.now()))
             return answer
 
         return self._settled(self._runs.document(_key_document_id(key)), claim)
@@ -390,7 +404,7 @@ class FirestoreCatalog:
             record = leases.finish(_run_record(snapshot), owner, backup_id, succeeded)
             if record is None:
                 return False
-            self._write_if_unchanged(snapshot, _run_document(key, record))
+            self._write_if_unchanged(snapshot, _run_document(key, record, self._clock.now()))
             return True
 
         return self._settled(self._runs.document(_key_document_id(key)), finish)

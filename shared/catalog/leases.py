@@ -10,6 +10,16 @@ from shared.catalog.base import RunClaim, RunClaimState
 from shared.catalog.records import utc
 from shared.errors import InvalidInputError
 
+KEPT_AFTER_LAST_WRITE = timedelta(days=30)
+"""How long a lock or run claim document outlives its last write (and its own expiry) before the Firestore
+TTL policy on `delete_after` may delete it (infra/firestore.tf). An expired lock decides nothing, so only
+run claims need keeping: a claim is consulted again by retries of the same run, which for Scheduler come
+within about two hours (infra/scheduler.tf: 3 retries minutes apart, each attempt at most 30 minutes), and
+for a manual `run_key` whenever the caller repeats it by hand. Thirty days is far past the first and a
+generous bound on the second, leaves a month to look at a run's record when asking what became of it, and
+keeps about sixty documents for a daily backup and cleanup. Nothing else reads these documents: a run left
+unfinished is found from its backup record (`services.interrupted`), not from its claim."""
+
 
 @dataclass(frozen=True)
 class LockRecord:
@@ -30,6 +40,13 @@ class RunRecord:
     expires_at: datetime
     attempt: int
     backup_id: str | None = None
+
+
+def delete_after(written_at: datetime, expires_at: datetime) -> datetime:
+    """When a lock or run record written at `written_at` may be deleted: `KEPT_AFTER_LAST_WRITE` after that
+    write, and never sooner than that long after the lock or claim itself expires. The Firestore catalog
+    stores it in each lock and run document for its TTL policy; the SQLite catalog keeps its rows."""
+    return max(utc(written_at, "the write time"), utc(expires_at, "expires_at")) + KEPT_AFTER_LAST_WRITE
 
 
 def _check(name: str, owner: str, now: datetime, ttl: timedelta) -> datetime:

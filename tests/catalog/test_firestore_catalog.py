@@ -6,13 +6,14 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from google.cloud import firestore
 
 from shared.catalog.base import BackupFilter, Catalog
-from shared.catalog.firestore import FirestoreCatalog
+from shared.catalog.firestore import DELETE_AFTER_FIELD, FirestoreCatalog
 from shared.catalog.firestore_indexes import COMPOSITE_INDEXES, required_index
 from shared.clock import FixedClock
 from shared.models import BackupSource, BackupStatus
@@ -97,3 +98,65 @@ def test_lock_names_and_run_keys_may_hold_slashes(firestore_client: firestore.Cl
 
 def test_emulator_fixture_points_the_client_at_the_emulator(firestore_emulator: FirestoreEmulator) -> None:
     assert os.environ["FIRESTORE_EMULATOR_HOST"] == firestore_emulator.host
+
+
+KEPT = timedelta(days=30)
+"""Written out here rather than imported, so that a change to the constant is a change to this test too."""
+
+
+def _stored(client: firestore.Client, collection: str) -> list[dict[str, Any]]:
+    return [snapshot.to_dict() or {} for snapshot in client.collection(collection).stream()]
+
+
+def _delete_after(client: firestore.Client, collection: str) -> datetime:
+    [document] = _stored(client, collection)
+    moment = document[DELETE_AFTER_FIELD]
+    assert isinstance(moment, datetime), f"a TTL policy acts only on a timestamp, not {moment!r}"
+    return moment
+
+
+def test_every_write_of_a_run_claim_sets_its_delete_after(firestore_client: firestore.Client) -> None:
+    """Firestore's TTL policy deletes a claim once `delete_after` has passed (infra/firestore.tf): each write
+    moves it 30 days past that write (or past the claim's expiry, when that is later)."""
+    clock = FixedClock(BASE_TIME)
+    catalog = FirestoreCatalog(firestore_client, prefix="ttl_", clock=clock)
+    hour = timedelta(hours=1)
+    assert catalog.claim_run("k", "a", BASE_TIME, hour).claimed
+    assert _delete_after(firestore_client, "ttl_runs") == BASE_TIME + hour + KEPT
+
+    clock.advance(timedelta(minutes=20))  # a heartbeat extends the claim
+    assert catalog.claim_run("k", "a", clock.now(), hour).claimed
+    assert _delete_after(firestore_client, "ttl_runs") == clock.now() + hour + KEPT
+
+    clock.advance(timedelta(minutes=10))  # a retry while it runs: the attempt is counted, a write too
+    assert not catalog.claim_run("k", "b", clock.now(), hour).claimed
+    assert _delete_after(firestore_client, "ttl_runs") == BASE_TIME + timedelta(minutes=20) + hour + KEPT
+
+    clock.advance(2 * hour)  # finished after its claim expired: kept from the finish
+    assert catalog.finish_run("k", "a", "b-1", succeeded=False)
+    assert _delete_after(firestore_client, "ttl_runs") == clock.now() + KEPT
+
+    clock.advance(hour)
+    assert catalog.claim_run("k", "c", clock.now(), hour).claimed  # the retry of a failed run
+    assert catalog.finish_run("k", "c", "b-2", succeeded=True)
+    [document] = _stored(firestore_client, "ttl_runs")
+    assert (document["state"], document["attempt"]) == ("succeeded", 3)
+    assert document[DELETE_AFTER_FIELD] == clock.now() + hour + KEPT
+
+
+def test_every_write_of_a_lock_sets_its_delete_after(firestore_client: firestore.Client) -> None:
+    clock = FixedClock(BASE_TIME)
+    catalog = FirestoreCatalog(firestore_client, prefix="ttl_", clock=clock)
+    ttl = timedelta(minutes=10)
+    assert catalog.acquire_lock("db", "a", BASE_TIME, ttl)
+    assert _delete_after(firestore_client, "ttl_locks") == BASE_TIME + ttl + KEPT
+
+    clock.advance(timedelta(minutes=3))  # refreshed while held
+    assert catalog.acquire_lock("db", "a", clock.now(), ttl)
+    assert _delete_after(firestore_client, "ttl_locks") == clock.now() + ttl + KEPT
+
+    clock.advance(timedelta(hours=1))  # a crashed holder's lock, taken over
+    assert catalog.acquire_lock("db", "b", clock.now(), ttl)
+    assert _delete_after(firestore_client, "ttl_locks") == clock.now() + ttl + KEPT
+    catalog.release_lock("db", "b")
+    assert _stored(firestore_client, "ttl_locks") == []

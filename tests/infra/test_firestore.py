@@ -1,9 +1,14 @@
-"""The Firestore catalog: a native database and exactly the composite indexes the code declares."""
+"""The Firestore catalog: a native database, exactly the composite indexes the code declares, and a TTL
+policy on the field the code stamps on its lock and run documents."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from shared.catalog.firestore import DELETE_AFTER_FIELD, TTL_COLLECTIONS
 from shared.catalog.firestore_indexes import terraform_indexes
-from tests.infra.terraform_files import local_values, resource
+from shared.catalog.leases import KEPT_AFTER_LAST_WRITE
+from tests.infra.terraform_files import local_values, resource, single_block
 
 
 def test_every_declared_index_is_in_infra_and_no_other() -> None:
@@ -34,3 +39,31 @@ def test_database_is_native_mode_and_protected() -> None:
     database = resource("google_firestore_database", "catalog").body
     assert database["type"] == "FIRESTORE_NATIVE"
     assert database["delete_protection_state"] == "DELETE_PROTECTION_ENABLED"
+
+
+def test_ttl_policy_on_delete_after_in_each_collection_the_catalog_stamps() -> None:
+    assert local_values()["firestore_ttl_collections"] == list(TTL_COLLECTIONS)
+    field = resource("google_firestore_field", "delete_after").body
+    assert field["for_each"] == "${toset(local.firestore_ttl_collections)}"
+    assert (field["collection"], field["field"]) == ("${each.key}", DELETE_AFTER_FIELD)
+    assert (field["database"], field["project"]) == ("${var.firestore_database}", "${var.project_id}")
+    assert single_block(field, "ttl_config") == {"__is_block__": True}
+    assert single_block(field, "index_config") == {"__is_block__": True}, "empty: the field is not indexed"
+    assert field["depends_on"] == ["${google_firestore_database.catalog}"]
+
+
+def _seconds(duration: str) -> int:
+    assert duration.endswith("s"), duration
+    return int(duration.removesuffix("s"))
+
+
+def test_run_claims_are_kept_long_past_the_last_retry_of_their_run() -> None:
+    """Every Scheduler attempt of one run (at most 1800 s each, Scheduler's limit for HTTP targets, with
+    backoffs of at most max_backoff_duration between them) consults the claim within a few hours; a manual
+    `run_key` is repeated by hand, so the claim is kept for days, not hours."""
+    retry = single_block(resource("google_cloud_scheduler_job", "job").body, "retry_config")
+    retries = int(local_values()["scheduler_retry_count"])
+    window = timedelta(seconds=(retries + 1) * 1800 + retries * _seconds(retry["max_backoff_duration"]))
+    kept = KEPT_AFTER_LAST_WRITE
+    assert window < timedelta(hours=3)
+    assert kept >= timedelta(days=7)
