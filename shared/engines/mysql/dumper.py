@@ -18,7 +18,9 @@ adds a warning to the report.
 Each view, routine, trigger and event is created under its own sql_mode, collation_connection
 (and time_zone for events); character_set_client stays utf8mb4 because the file is utf8mb4. Trigger
 FOLLOWS/PRECEDES clauses are dropped: writing triggers in ACTION_ORDER recreates the same order.
-Definitions are read before any data, so a missing privilege fails the dump early.
+Definitions are read before any data, so a missing privilege fails the dump early. Before them the
+user is proven to see every table, column, routine, trigger and event (`privileges.py`): a user with
+partial privileges fails the dump with the GRANT that fixes it, instead of leaving objects out.
 
 System-versioned tables (MariaDB `WITH SYSTEM VERSIONING`): only the current rows are dumped and a
 warning says so. The history rows are not restored; restored rows start their history at restore time.
@@ -42,7 +44,7 @@ from shared.engines.mysql import schema, script
 from shared.engines.mysql.batches import RowReader, batched_values
 from shared.engines.mysql.connection import Connection, describe_connection_error, is_encrypted, where
 from shared.engines.mysql.parallel_reads import key_spans, parallel_values
-from shared.engines.mysql.privileges import check_visibility
+from shared.engines.mysql.privileges import check_visibility, unreadable_definition
 from shared.engines.mysql.schema import Table
 from shared.engines.mysql.snapshot import Readers, open_readers
 from shared.engines.mysql.value_formats import quote_identifier, row_select
@@ -94,12 +96,16 @@ class MySQLDumper:
         report.server_version = schema.text(version)
         tables = schema.list_tables(cursor, database)
         _warn_about(tables, report)
+        # Objects the user may not see would be left out without a word: prove there are none, or fail.
+        check_visibility(cursor, database, report.server_version, tables)
         # Definitions are small: read them all first, so a missing privilege fails before the long data part.
-        routines = schema.routines(cursor, database)
-        report.warnings.extend(check_visibility(cursor, database, len(routines)))
-        views = in_dependency_order(schema.views(cursor, tables))
-        triggers = schema.triggers(cursor, database)
-        events = schema.events(cursor, database)
+        try:
+            routines = schema.routines(cursor, database)
+            views = in_dependency_order(schema.views(cursor, tables))
+            triggers = schema.triggers(cursor, database)
+            events = schema.events(cursor, database)
+        except schema.UnreadableDefinition as exc:
+            raise unreadable_definition(cursor, database, report.server_version, exc.kind, exc.name) from None
         yield script.header(database, report.server_version)
         for table in tables:
             if table.is_view:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pymysql
+
+from shared.engines.mysql.connection import error_code
 from shared.engines.mysql.value_formats import Column, quote_identifier
 from shared.errors import DumpError
 
@@ -143,15 +146,34 @@ def _names(cursor: Cursor, sql: str, database: str) -> list[tuple[str, str]]:
     return [(text(row[0]), text(row[1])) for row in cursor.fetchall()]
 
 
-def _definition(cursor: Cursor, kind: str, name: str, statement_column: str) -> Definition:
-    rows = fetch_dicts(cursor, f"SHOW CREATE {kind} {quote_identifier(name)}")
-    statement = rows[0].get(statement_column) if rows else None
-    if statement is None:
-        raise DumpError(
+class UnreadableDefinition(DumpError):
+    """The user sees a view, routine, trigger or event but may not read its definition (SHOW CREATE
+    answers NULL, or is refused); `privileges.unreadable_definition` says which GRANT fixes it."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(
             f"The server returned no definition for {kind.lower()} {name!r}: the user lacks the privilege "
             "to read it (SHOW_ROUTINE / SELECT on mysql.proc for routines, SHOW VIEW, TRIGGER, EVENT). "
             "Grant it, or the backup would be incomplete."
         )
+        self.kind = kind
+        self.name = name
+
+
+_DEFINITION_DENIED = frozenset({1142, 1227, 1370})
+"""SHOW CREATE refused: command denied on the object, a missing privilege, routine access denied."""
+
+
+def _definition(cursor: Cursor, kind: str, name: str, statement_column: str) -> Definition:
+    try:
+        rows = fetch_dicts(cursor, f"SHOW CREATE {kind} {quote_identifier(name)}")
+    except pymysql.MySQLError as exc:
+        if error_code(exc) in _DEFINITION_DENIED:  # SHOW CREATE VIEW without SHOW VIEW
+            raise UnreadableDefinition(kind, name) from None
+        raise
+    statement = rows[0].get(statement_column) if rows else None
+    if statement is None:  # a routine's body without the privilege to read it
+        raise UnreadableDefinition(kind, name)
     row = rows[0]
     return Definition(
         kind=kind,

@@ -123,7 +123,8 @@ def test_an_open_write_transaction_makes_the_dump_read_alone_without_waiting_for
 def test_a_user_without_lock_tables_dumps_through_one_connection() -> None:
     with fresh_mysql_database("pl") as url:
         make_accounts(url)
-        with limited_user(url.database, [f"SELECT, SHOW VIEW ON `{url.database}`.*"]) as (user, password):
+        grants = [f"SELECT, SHOW VIEW, TRIGGER, EVENT ON `{url.database}`.*", "SELECT ON `mysql`.`proc`"]
+        with limited_user(url.database, grants) as (user, password):
             limited = dataclasses.replace(url, user=user, password=password)
             report = DumpReport()
             data = b"".join(MySQLEngine(limited).dump(report))
@@ -145,7 +146,10 @@ def test_a_user_capped_on_connections_gets_as_many_readers_as_it_can_open(
 ) -> None:
     with fresh_mysql_database("pc") as url:
         make_accounts(url)
-        grants = [f"SELECT, SHOW VIEW, LOCK TABLES ON `{url.database}`.*"]
+        grants = [
+            f"SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{url.database}`.*",
+            "SELECT ON `mysql`.`proc`",
+        ]
         with limited_user(url.database, grants) as (user, password):
             with mysql_admin() as admin, admin.cursor() as cursor:
                 cursor.execute(f"ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS {connections_allowed}")

@@ -1,0 +1,200 @@
+"""Backups taken by a user with partial privileges are complete, or fail naming the GRANT that fixes them.
+
+A MySQL/MariaDB user sees only the objects it holds some privilege on; information_schema leaves out
+the rest without a word. Each test here makes one database with every kind of object as root, then
+backs it up as a restricted user (its privileges granted directly or through a default role), and checks
+that the backup either holds everything (a restore gives back the same database) or fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from shared.dburl import DatabaseURL
+from shared.engines.base import DumpOptions, DumpReport
+from shared.engines.mysql import MySQLEngine
+from shared.errors import DumpError
+from tests.databases import fresh_mysql_database, mysql_admin, unique_name
+from tests.engines.mysql.inventory import connection, execute_script
+from tests.engines.mysql.round_trip import restores_identically
+
+OBJECTS = [
+    "CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(10,2), note VARCHAR(20))",
+    "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(20))",
+    "INSERT INTO orders VALUES (1, 9.50, 'a'), (2, 20.00, 'b')",
+    "INSERT INTO customers VALUES (1, 'Ada')",
+    "CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 10",
+    "CREATE TRIGGER orders_note BEFORE INSERT ON orders FOR EACH ROW SET NEW.note = UPPER(NEW.note)",
+    "CREATE FUNCTION vat(amount DECIMAL(10,2)) RETURNS DECIMAL(10,2) DETERMINISTIC RETURN amount * 0.2",
+    "CREATE PROCEDURE close_day() UPDATE orders SET note = 'closed'",
+    "CREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM customers WHERE id < 0",
+]
+ROWS = {"customers": 1, "orders": 2}
+
+
+@contextmanager
+def shop() -> Iterator[DatabaseURL]:
+    """A database with two tables, a view, a trigger, a function, a procedure and an event."""
+    with fresh_mysql_database("pv") as url:
+        execute_script(url, OBJECTS)
+        yield url
+
+
+@contextmanager
+def restricted(url: DatabaseURL, grants: list[str], *, via_role: bool = False) -> Iterator[DatabaseURL]:
+    """`url` as a new user holding only `grants` (each e.g. "SELECT ON `db`.`t`"), given directly or
+    through the user's default role; the user and role are dropped afterwards."""
+    user, password, role = unique_name("pu"), "Pw-" + unique_name("s"), unique_name("pr")
+    grantee = role if via_role else f"'{user}'@'%'"
+    with mysql_admin() as conn, conn.cursor() as cursor:
+        try:
+            cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+            if via_role:
+                cursor.execute(f"CREATE ROLE {role}")
+                cursor.execute(f"GRANT {role} TO '{user}'@'%'")
+                cursor.execute(f"SET DEFAULT ROLE {role} FOR '{user}'@'%'")
+            for grant in grants:
+                cursor.execute(f"GRANT {grant} TO {grantee}")
+            yield dataclasses.replace(url, user=user, password=password)
+        finally:
+            cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+            cursor.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def seen_by(url: DatabaseURL, sql: str) -> list[str]:
+    """The first column of `sql`'s rows, as `url`'s user sees them."""
+    with connection(url) as conn, conn.cursor() as cursor:
+        cursor.execute(sql, (url.database,))
+        return sorted(str(row[0]) for row in cursor.fetchall())
+
+
+def dump(url: DatabaseURL) -> tuple[bytes, DumpReport]:
+    report = DumpReport()
+    return b"".join(MySQLEngine(url, DumpOptions()).dump(report)), report
+
+
+def refused(url: DatabaseURL) -> str:
+    """The dump's error message; fails the test if the dump ends normally."""
+    with pytest.raises(DumpError) as caught:
+        dump(url)
+    message = str(caught.value)
+    assert url.password not in message
+    return message
+
+
+def grant(privileges: str, target: str, url: DatabaseURL) -> str:
+    """The GRANT the error must name for `url`'s user, as a regex."""
+    return re.escape(f"GRANT {privileges} ON {target} TO '{url.user}'@'%';")
+
+
+def on(url: DatabaseURL) -> str:
+    return f"`{url.database}`.*"
+
+
+# Everything a backup user needs on MariaDB, but for one thing each test leaves out.
+NEEDED = ("SELECT", "SHOW VIEW", "TRIGGER", "EVENT")
+ROUTINES = "SELECT ON `mysql`.`proc`"
+
+
+def all_but(url: DatabaseURL, left_out: str) -> list[str]:
+    return [f"{', '.join(p for p in NEEDED if p != left_out)} ON {on(url)}", ROUTINES]
+
+
+def test_select_on_some_tables_only_fails_instead_of_leaving_the_others_out() -> None:
+    """Table-level grants show only their tables: `customers`, the view and every routine, trigger and
+    event would be missing from a backup marked completed, and its restore would drop them."""
+    with shop() as url:
+        grants = [f"SELECT ON `{url.database}`.`orders`", ROUTINES]
+        with restricted(url, grants) as user:
+            tables = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+            assert seen_by(user, tables) == ["orders"]
+            message = refused(user)
+            assert "may read only some of the database's tables or columns" in message
+            assert re.search(grant("SELECT, TRIGGER, EVENT", on(url), user), message)
+
+
+def test_select_on_some_columns_fails_naming_the_grant() -> None:
+    with shop() as url:
+        grants = [f"SELECT (id, total), INSERT ON `{url.database}`.`orders`", ROUTINES]
+        with restricted(url, grants) as user:
+            message = refused(user)
+            assert "may read only some of the database's tables or columns" in message
+            assert re.search(grant("SELECT, TRIGGER, EVENT", on(url), user), message)
+
+
+def test_routines_the_user_cannot_see_fail_the_dump() -> None:
+    """mysqldump's usual grants (SELECT, SHOW VIEW, TRIGGER, EVENT) show no routine at all on MariaDB."""
+    with shop() as url, restricted(url, [f"{', '.join(NEEDED)} ON {on(url)}"]) as user:
+        routines = "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s"
+        assert seen_by(user, routines) == []
+        message = refused(user)
+        assert "may not see every stored routine" in message
+        assert re.search(grant("SELECT", "`mysql`.`proc`", user) + "$", message)
+
+
+def test_routine_whose_body_the_user_cannot_read_fails_naming_the_grant() -> None:
+    """EXECUTE shows every routine, but SHOW CREATE gives its body as NULL."""
+    with shop() as url:
+        grants = [f"{', '.join(NEEDED)}, EXECUTE ON {on(url)}"]
+        with restricted(url, grants) as user:
+            message = refused(user)
+            assert re.search(r"no definition for (function 'vat'|procedure 'close_day')", message)
+            assert re.search(grant("SELECT", "`mysql`.`proc`", user), message)
+
+
+def test_triggers_the_user_cannot_see_fail_the_dump() -> None:
+    with shop() as url, restricted(url, all_but(url, "TRIGGER")) as user:
+        triggers = "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s"
+        assert seen_by(user, triggers) == []
+        message = refused(user)
+        assert "no TRIGGER privilege" in message
+        assert re.search(grant("TRIGGER", on(url), user) + "$", message)
+
+
+def test_events_the_user_cannot_see_fail_the_dump() -> None:
+    with shop() as url, restricted(url, all_but(url, "EVENT")) as user:
+        events = "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s"
+        assert seen_by(user, events) == []
+        message = refused(user)
+        assert "no EVENT privilege" in message
+        assert re.search(grant("EVENT", on(url), user) + "$", message)
+
+
+def test_view_without_show_view_fails_naming_the_grant() -> None:
+    with shop() as url, restricted(url, all_but(url, "SHOW VIEW")) as user:
+        message = refused(user)
+        assert "no definition for view 'big_orders'" in message
+        assert re.search(grant("SHOW VIEW", on(url), user) + "$", message)
+
+
+def test_without_event_privilege_a_database_shown_to_have_no_events_is_complete() -> None:
+    """mysql.event shows that no event is missing; LOCK TABLES is not needed either (one reader)."""
+    with shop() as url:
+        execute_script(url, ["DROP EVENT nightly"])
+        grants = [*all_but(url, "EVENT"), "SELECT ON `mysql`.`event`"]
+        with restricted(url, grants) as user:
+            data, report = dump(user)
+            assert report.warnings == []
+            assert report.tables == ROWS
+            assert report.readers == 1
+            restores_identically(url, data)
+
+
+def test_privileges_from_a_default_role_give_a_complete_dump() -> None:
+    """A role's privileges count (here on a database name pattern), as they do for the dump's queries."""
+    with shop() as url:
+        pattern = url.database[:-3].replace("_", "\\_") + "%"
+        grants = [f"{', '.join(NEEDED)}, LOCK TABLES ON `{pattern}`.*", ROUTINES]
+        with restricted(url, grants, via_role=True) as user:
+            data, report = dump(user)
+            assert report.warnings == []
+            assert report.tables == ROWS
+            assert report.readers == DumpOptions().mysql_readers
+            for name in (b"big_orders", b"orders_note", b"vat", b"close_day", b"nightly"):
+                assert name in data
+            restores_identically(url, data)
