@@ -14,6 +14,7 @@ from cli.app import App, Result
 from cli.commands import (
     cleanup,
     create,
+    db_test,
     delete,
     download,
     drive_test,
@@ -41,6 +42,7 @@ COMMANDS = (
     settings,
     cleanup,
     drive_test,
+    db_test,
     serve,
 )
 

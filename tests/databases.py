@@ -46,6 +46,21 @@ def fresh_mysql_database(prefix: str = "t") -> Iterator[DatabaseURL]:
 
 
 @contextmanager
+def limited_user(database: str, grants: list[str]) -> Iterator[tuple[str, str]]:
+    """A throwaway user with only `grants` (each e.g. 'SELECT ON `db`.`t`'), dropped afterwards."""
+    user, password = unique_name("u"), "S3cret-" + unique_name("p")
+    with mysql_admin() as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        for grant in grants:
+            cursor.execute(f"GRANT {grant} TO '{user}'@'%'")
+    try:
+        yield user, password
+    finally:
+        with mysql_admin() as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+@contextmanager
 def fresh_postgres_database(prefix: str = "t") -> Iterator[DatabaseURL]:
     """An empty UTF8 database, dropped afterwards (its connections are ended first)."""
     name = unique_name(prefix)

@@ -82,7 +82,8 @@ class DumpEngine(Protocol):
         ...
 
     def check_connection(self) -> None:
-        """Raise `DumpError` with a clear message when the database cannot be reached or read."""
+        """Raise `DumpError` with a clear message when the database cannot be reached or read, or a backup
+        of it could not be complete (a user who may not see every object)."""
         ...
 
 

@@ -15,8 +15,7 @@ from shared.engines.base import DumpOptions, DumpReport, engine_for
 from shared.engines.mysql.restorer import MySQLRestorer
 from shared.engines.postgres.restorer import restore_stream
 from shared.errors import DumpError, RestoreError
-from tests.databases import fresh_mysql_database
-from tests.engines.mysql.test_failures import limited_user
+from tests.databases import fresh_mysql_database, limited_user
 from tests.engines.postgres.database_state import connect, database_state, dump_to_bytes, run_sql
 from tests.open_transactions import APPLICATION, postgres_database_with_held_table, transaction_reading
 from tests.sample_data import execute, mysql_connect

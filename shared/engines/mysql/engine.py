@@ -10,7 +10,9 @@ from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql.connection import connect, describe_connection_error
 from shared.engines.mysql.dumper import MySQLDumper
+from shared.engines.mysql.privileges import check_visibility
 from shared.engines.mysql.restorer import MySQLRestorer
+from shared.engines.mysql.schema import list_tables, text
 from shared.errors import DumpError
 
 
@@ -34,15 +36,16 @@ class MySQLEngine:
         MySQLRestorer(self._url, self._options.restore_lock_wait_seconds).restore(chunks)
 
     def check_connection(self) -> None:
+        """Connect, and prove the user sees every object a backup must hold (`privileges`)."""
         try:
             connection = connect(self._url)
         except pymysql.MySQLError as exc:
             raise DumpError(describe_connection_error(exc, self._url)) from None
         try:
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-                )
+                cursor.execute("SELECT VERSION()")
+                version = text(cursor.fetchone()[0])
+                check_visibility(cursor, self._url.database, version, list_tables(cursor, self._url.database))
         except pymysql.MySQLError as exc:
             raise DumpError(describe_connection_error(exc, self._url)) from None
         finally:

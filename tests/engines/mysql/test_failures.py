@@ -6,8 +6,7 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Generator
 
 import pymysql
 import pytest
@@ -17,24 +16,8 @@ from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import MySQLEngine
 from shared.engines.mysql.restorer import MySQLRestorer
 from shared.errors import DumpError, RestoreError
-from tests.databases import fresh_mysql_database, mysql_admin, unique_name
+from tests.databases import fresh_mysql_database, limited_user, mysql_admin
 from tests.engines.mysql.inventory import execute_script
-
-
-@contextmanager
-def limited_user(database: str, grants: list[str]) -> Iterator[tuple[str, str]]:
-    """A throwaway user with only `grants` (each e.g. 'SELECT ON `db`.`t`'), dropped afterwards."""
-    user, password = unique_name("u"), "S3cret-" + unique_name("p")
-    with mysql_admin() as conn, conn.cursor() as cursor:
-        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
-        for grant in grants:
-            cursor.execute(f"GRANT {grant} TO '{user}'@'%'")
-    try:
-        yield user, password
-    finally:
-        with mysql_admin() as conn, conn.cursor() as cursor:
-            cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")
-
 
 LOCAL_SOCKET = os.environ.get("TEST_MYSQL_SOCKET", "/run/mysqld/mysqld.sock")
 DUMP_QUERY_ID = "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND INFO LIKE 'SELECT CONCAT(%%'"

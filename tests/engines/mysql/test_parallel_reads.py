@@ -19,9 +19,8 @@ from shared.engines.mysql.connection import connect
 from shared.engines.mysql.parallel_reads import MAX_SPANS_BY_KEYS, key_spans
 from shared.engines.mysql.schema import list_tables
 from shared.engines.mysql.snapshot import open_readers
-from tests.databases import MYSQL_HOST, MYSQL_PORT, fresh_mysql_database, mysql_admin
+from tests.databases import MYSQL_HOST, MYSQL_PORT, fresh_mysql_database, limited_user, mysql_admin
 from tests.engines.mysql.inventory import connection, execute_script, inventory
-from tests.engines.mysql.test_failures import limited_user
 
 ROWS = 150_000
 """About 40 MB of InnoDB data: several key spans, so every reader reads part of the table."""

@@ -1,0 +1,59 @@
+"""`db-test`: whether the configured database can be reached and fully backed up, without a backup."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from shared.dburl import DatabaseURL
+from tests.cli.running import Cli
+from tests.databases import fresh_postgres_database, limited_user
+
+
+def _cli_for(url: str, home: Path) -> Cli:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP_")}
+    env.update(BACKUP_DATABASE_URL=url, BACKUP_HOME=str(home))
+    return Cli(env)
+
+
+def test_a_database_a_backup_can_read_whole_passes_and_takes_no_backup(cli: Cli) -> None:
+    run = cli("db-test", "--json")
+    assert run.code == 0, run.stderr
+    assert run.json["ok"] is True and run.json["engine"] == "mysql"
+    assert "a backup there can be complete" in run.json["message"]
+    assert cli("list", "--json").json["backups"] == []
+
+
+def test_a_user_that_cannot_see_every_object_fails_naming_the_grant(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    with limited_user(database.database, [f"SELECT ON `{database.database}`.*"]) as (user, password):
+        url = f"mysql://{user}:{password}@{database.host}:{database.port}/{database.database}"
+        run = _cli_for(url, tmp_path)("db-test")
+    assert run.code == 1
+    assert f"GRANT TRIGGER, EVENT ON `{database.database}`.* TO '{user}'@'%'" in run.stderr
+    assert password not in run.stderr + run.stdout
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_wrong_password_fails_without_showing_it(database: DatabaseURL, tmp_path: Path) -> None:
+    wrong = f"mysql://root:Not-The-Password-42@{database.host}:{database.port}/{database.database}"
+    run = _cli_for(wrong, tmp_path)("db-test", "--json")
+    assert run.code == 1 and run.json["ok"] is False
+    assert "refused the login" in run.json["message"]
+    assert "Not-The-Password-42" not in run.stdout + run.stderr
+
+
+def test_a_postgres_database_passes(tmp_path: Path) -> None:
+    with fresh_postgres_database("clidb") as url:
+        run = _cli_for(f"postgresql://{url.user}@{url.host}:{url.port}/{url.database}", tmp_path)("db-test")
+    assert run.code == 0, run.stderr
+    assert "is reachable" in run.stdout
+
+
+def test_no_database_configured_is_a_usage_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKUP_")}
+    env.update(BACKUP_HOME=str(tmp_path))
+    run = Cli(env)("db-test")
+    assert run.code == 2
+    assert "set BACKUP_DATABASE_URL" in run.stderr
