@@ -1,5 +1,6 @@
 """`backup_settings`: GET the settings, PUT changes (kept in step with Cloud Scheduler; new Drive
-credentials go to Secret Manager), or POST `{"action": "test_drive"}` to try the Drive connection."""
+credentials go to Secret Manager), or POST `{"action": "test_drive"}` to try the Drive connection and
+`{"action": "test_database"}` to check that the database can be fully backed up (no backup is taken)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from functions.validation import Field
 from shared.errors import InvalidInputError
 from shared.models import BackupSettings, ScheduleFrequency
 from shared.retention import RetentionPolicy
+from shared.services.database_check import check_database
 from shared.services.drive_check import check_drive
 from shared.services.settings import SettingsService
 from shared.settings_rules import MAX_RETENTION
@@ -49,13 +51,17 @@ SETTINGS_FIELDS = {
 ENDPOINT = Endpoint(
     name="backup_settings",
     permission="backups.manage-settings",
-    summary="Show or change the settings; test the Drive connection",
+    summary="Show or change the settings; test the Drive and database connections",
     methods={
         "GET": {},
         "PUT": SETTINGS_FIELDS,
         "POST": {
             "action": Field(
-                "string", "test_drive: try the Drive connection.", required=True, choices=("test_drive",)
+                "string",
+                "test_drive: try the Drive connection. test_database: check that the database can be reached "
+                "and fully backed up, taking no backup.",
+                required=True,
+                choices=("test_drive", "test_database"),
             )
         },
     },
@@ -71,7 +77,7 @@ def _run(call: Call) -> flask.Response:
     if call.request.method == "GET":
         return json_response({"settings": settings.get().to_dict()})
     if call.request.method == "POST":
-        return _test_drive(call)
+        return _test_database(call) if call.params["action"] == "test_database" else _test_drive(call)
     changes = dict(call.params)
     credentials = changes.pop("drive_credentials", None)
     updated = settings.update(
@@ -92,6 +98,13 @@ def _may_delete_if_tightening(call: Call) -> Callable[[BackupSettings, BackupSet
             call.runtime.guard.require(call.caller, delete_backup.ENDPOINT.permission, ENDPOINT.name, because)
 
     return authorize
+
+
+def _test_database(call: Call) -> flask.Response:
+    check = check_database(call.runtime.context)
+    if not check.configured:
+        raise InvalidInputError(check.message)
+    return json_response(check.to_dict())
 
 
 def _test_drive(call: Call) -> flask.Response:

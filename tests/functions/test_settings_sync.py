@@ -17,6 +17,7 @@ from shared.errors import BusyError
 from shared.models import AuditAction, BackupSettings
 from shared.schedule_sync import SchedulerJobs, ScheduleSpec, ScheduleSync
 from shared.services.settings import SAVE_LOCK, SAVE_LOCK_TTL, SettingsService
+from tests.databases import limited_user
 from tests.fakes.certs_server import CertsServer
 from tests.fakes.drive_fixtures import drive_fake as drive_fake
 from tests.fakes.drive_server import DriveFake
@@ -85,6 +86,30 @@ def test_secret_failure_puts_the_job_back(
 def test_test_drive_without_drive_is_a_clear_400(api: Api) -> None:
     answer = api.call("backup_settings", "POST", body={"action": "test_drive"})
     assert answer.status_code == 400 and "Drive" in answer.get_json()["error"]
+
+
+def test_test_database_checks_the_database_and_takes_no_backup(api: Api) -> None:
+    answer = api.call("backup_settings", "POST", body={"action": "test_database"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["ok"] is True and answer.get_json()["engine"] == "mysql"
+    assert api.call("list_backups").get_json()["backups"] == []
+
+
+def test_test_database_names_the_grant_a_backup_user_lacks(
+    tmp_path: Path, mysql_db: DatabaseURL, certs: CertsServer, scheduler: FakeCloudScheduler
+) -> None:
+    with limited_user(mysql_db.database, [f"SELECT, TRIGGER ON `{mysql_db.database}`.*"]) as (user, password):
+        url = f"mysql://{user}:{password}@{mysql_db.host}:{mysql_db.port}/{mysql_db.database}"
+        api = make_api(tmp_path / "home", mysql_db, certs, scheduler, extra={"BACKUP_DATABASE_URL": url})
+        try:
+            answer = api.call("backup_settings", "POST", body={"action": "test_database"})
+        finally:
+            runtime.reset()
+    assert answer.status_code == 200, answer.get_json()
+    found = answer.get_json()
+    assert found["ok"] is False
+    assert f"GRANT EVENT ON `{mysql_db.database}`.* TO '{user}'@'%';" in found["message"]
+    assert password not in json.dumps(found)
 
 
 # --- the cleanup job ---------------------------------------------------------------------------------
