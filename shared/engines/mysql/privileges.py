@@ -55,11 +55,13 @@ _GRANT_LINE = re.compile(
 
 @dataclass(frozen=True)
 class Missing:
-    """What the user cannot see, and the privilege on `target` that would show it."""
+    """What the user cannot see (or do), and the privilege on `target` that would show it (or allow it)."""
 
     reason: str
     privilege: str
     target: str
+    kind: str = ""
+    """The kind of object it is about: table (triggers included), routine or event."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,19 @@ class HeldPrivileges:
 def check_visibility(cursor: Cursor, database: str, server_version: str, tables: list[Table]) -> None:
     """Raise `DumpError` naming every missing GRANT unless the user provably sees every table, column,
     routine, trigger and event of `database` (`tables`: what the user sees of it)."""
+    if missing := hidden_from_user(cursor, database, server_version, tables):
+        account = current_account(cursor)
+        raise DumpError(
+            f"The backup of {database!r} would be incomplete, so it is not taken: user {account} "
+            f"{reasons(missing)}. Grant what is missing, then back up again: "
+            f"{grant_statements(missing, account)}"
+        )
+
+
+def hidden_from_user(
+    cursor: Cursor, database: str, server_version: str, tables: list[Table]
+) -> list[Missing]:
+    """What of `database` the user may not see, each with the GRANT that would show it."""
     held = held_privileges(cursor, database, server_version)
     on_database = f"{quote_identifier(database)}.*"
     missing: list[Missing] = []
@@ -91,6 +106,7 @@ def check_visibility(cursor: Cursor, database: str, server_version: str, tables:
                 "database): the others would be missing from the backup, and a restore of it would drop them",
                 "SELECT",
                 on_database,
+                "table",
             )
         )
     if hidden_routines := _hidden_routines(cursor, database, server_version, held):
@@ -102,17 +118,40 @@ def check_visibility(cursor: Cursor, database: str, server_version: str, tables:
                 "has no TRIGGER privilege on the database, so none of its triggers can be seen",
                 "TRIGGER",
                 on_database,
+                "table",
             )
         )
     if hidden_events := _hidden_events(cursor, database):
-        missing.append(Missing(hidden_events, "EVENT", on_database))
-    if missing:
-        account = current_account(cursor)
-        reasons = "; it ".join(item.reason for item in missing)
-        raise DumpError(
-            f"The backup of {database!r} would be incomplete, so it is not taken: user {account} {reasons}. "
-            f"Grant what is missing, then back up again: {grant_statements(missing, account)}"
-        )
+        missing.append(Missing(hidden_events, "EVENT", on_database, "event"))
+    return missing
+
+
+def reasons(missing: list[Missing]) -> str:
+    """The reasons of `missing`, each once, as one clause after "user X"."""
+    return "; it ".join(dict.fromkeys(item.reason for item in missing))
+
+
+RESTORE_NEEDS = {
+    "table": ("DROP", "CREATE", "INSERT", "TRIGGER"),
+    "view": ("DROP", "CREATE VIEW"),
+    "routine": ("ALTER ROUTINE", "CREATE ROUTINE"),
+    "event": ("EVENT",),
+}
+"""The privileges on the database that dropping and re-creating each kind of object takes: a table's rows
+are inserted, and its triggers, which nothing but TRIGGER shows, come with it; ALTER ROUTINE drops a
+routine, CREATE ROUTINE makes one."""
+
+
+def missing_for_restore(cursor: Cursor, database: str, server_version: str, kinds: set[str]) -> list[Missing]:
+    """The privileges the user lacks to drop and re-create objects of these `kinds` (`RESTORE_NEEDS`)."""
+    held = held_privileges(cursor, database, server_version)
+    on_database = f"{quote_identifier(database)}.*"
+    return [
+        Missing(f"may not drop and re-create the database's {kind}s", privilege, on_database, kind)
+        for kind in sorted(kinds)
+        for privilege in RESTORE_NEEDS[kind]
+        if not held.on_database_has(privilege)
+    ]
 
 
 def unreadable_definition(
@@ -215,6 +254,7 @@ def _hidden_routines(
             "privilege on them), so some may be missing from the backup",
             privilege,
             target,
+            "routine",
         )
     if stored > visible:
         return Missing(
@@ -222,6 +262,7 @@ def _hidden_routines(
             "missing from the backup",
             privilege,
             target,
+            "routine",
         )
     return None
 

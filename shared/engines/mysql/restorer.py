@@ -18,7 +18,14 @@ from shared.dburl import DatabaseURL
 from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
 from shared.engines.mysql.connection import connect, describe_connection_error, error_code, server_message
 from shared.engines.mysql.lock_holders import lock_holders
-from shared.engines.mysql.schema import text
+from shared.engines.mysql.privileges import (
+    current_account,
+    grant_statements,
+    hidden_from_user,
+    missing_for_restore,
+    reasons,
+)
+from shared.engines.mysql.schema import list_tables, text
 from shared.engines.mysql.splitter import preview, split_statements
 from shared.engines.mysql.value_formats import quote_identifier
 from shared.errors import RestoreError
@@ -71,9 +78,10 @@ class MySQLRestorer:
                 connection.close()
 
     def _drop_everything(self, cursor: Any) -> None:
-        """Drop the database's objects. The tables go while this session holds them all (`LOCK TABLES
-        ... WRITE`, taken at once or not at all), so a table held by another session fails the restore
-        before anything is dropped; a user without the LOCK TABLES privilege drops them one by one."""
+        """Drop the database's objects. Nothing goes unless the user may drop and re-create every kind of
+        object there is (so a failed restore can be put back), and the tables go while this session holds
+        them all (`LOCK TABLES ... WRITE`, taken at once or not at all), so a table held by another session
+        fails the restore before anything is dropped; a user without LOCK TABLES drops them one by one."""
         database = self._url.database
         cursor.execute("SET FOREIGN_KEY_CHECKS=0")
         cursor.execute(
@@ -82,19 +90,23 @@ class MySQLRestorer:
         )
         listed = [(text(kind), quote_identifier(text(name))) for kind, name in cursor.fetchall()]
         tables = [name for kind, name in listed if kind != "VIEW"]
-        drops = [f"DROP VIEW IF EXISTS {name}" for kind, name in listed if kind == "VIEW"]
+        views = [f"DROP VIEW IF EXISTS {name}" for kind, name in listed if kind == "VIEW"]
         cursor.execute(
             "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
             "AND ROUTINE_TYPE IN ('FUNCTION', 'PROCEDURE', 'PACKAGE')",
             (database,),
         )
+        routines: list[str] = []
         for kind, name in cursor.fetchall():
             drop = f"DROP {text(kind)} IF EXISTS {quote_identifier(text(name))}"
-            drops += _in_oracle_mode(drop) if text(kind) == "PACKAGE" else [drop]
+            routines += _in_oracle_mode(drop) if text(kind) == "PACKAGE" else [drop]
         cursor.execute(
             "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s", (database,)
         )
-        drops += [f"DROP EVENT IF EXISTS {quote_identifier(text(name))}" for (name,) in cursor.fetchall()]
+        events = [f"DROP EVENT IF EXISTS {quote_identifier(text(name))}" for (name,) in cursor.fetchall()]
+        kinds = (("table", tables), ("view", views), ("routine", routines), ("event", events))
+        self._require_privileges(cursor, {kind for kind, objects in kinds if objects})
+        drops = views + routines + events
         locked = self._lock_all(cursor, tables)
         try:
             for name in tables:
@@ -105,6 +117,25 @@ class MySQLRestorer:
         for statement in drops:
             self._clear(cursor, statement)
         cursor.execute("SET FOREIGN_KEY_CHECKS=1")
+
+    def _require_privileges(self, cursor: Any, kinds: set[str]) -> None:
+        """Refuse, the database unchanged, unless the user sees every object and may drop and re-create
+        each of these kinds (and any it may not see): a restore replaces everything, and one that failed
+        part-way could otherwise not be put back either."""
+        database = self._url.database
+        cursor.execute("SELECT VERSION()")
+        version = text(cursor.fetchone()[0])
+        hidden = hidden_from_user(cursor, database, version, list_tables(cursor, database))
+        missing = hidden + missing_for_restore(cursor, database, version, kinds | {m.kind for m in hidden})
+        if missing:
+            account = current_account(cursor)
+            raise RestoreError(
+                f"Restoring into {database!r} was not started, and nothing was changed: a restore replaces "
+                f"everything in the database, and one that failed part-way must be put back, but user "
+                f"{account} {reasons(missing)}. Grant what is missing, then restore again: "
+                f"{grant_statements(missing, account)}",
+                database_unchanged=True,
+            )
 
     def _lock_all(self, cursor: Any, tables: list[str]) -> bool:
         """Hold every table for writing; False when that cannot be done (no LOCK TABLES privilege...).

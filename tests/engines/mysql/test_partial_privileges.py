@@ -18,9 +18,9 @@ import pytest
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpOptions, DumpReport
 from shared.engines.mysql import MySQLEngine
-from shared.errors import DumpError
+from shared.errors import DumpError, RestoreError
 from tests.databases import fresh_mysql_database, mysql_admin, unique_name
-from tests.engines.mysql.inventory import connection, execute_script
+from tests.engines.mysql.inventory import connection, execute_script, inventory
 from tests.engines.mysql.round_trip import restores_identically
 
 OBJECTS = [
@@ -198,3 +198,60 @@ def test_privileges_from_a_default_role_give_a_complete_dump() -> None:
             for name in (b"big_orders", b"orders_note", b"vat", b"close_day", b"nightly"):
                 assert name in data
             restores_identically(url, data)
+
+
+# What a restore takes to drop and re-create tables and views, but not routines or events.
+RESTORES_TABLES_AND_VIEWS = ("DROP", "CREATE", "INSERT", "CREATE VIEW")
+
+
+def restore_refused(url: DatabaseURL, data: bytes) -> str:
+    """The restore's error message, after checking that it says the database was not touched."""
+    with pytest.raises(RestoreError) as caught:
+        MySQLEngine(url, DumpOptions()).restore([data])
+    message = str(caught.value)
+    assert caught.value.database_unchanged and "nothing was changed" in message
+    assert url.password not in message
+    return message
+
+
+def test_a_restore_the_user_could_not_put_back_is_refused_before_anything_is_dropped() -> None:
+    """Without ALTER ROUTINE and CREATE ROUTINE the tables would go, the routines stay (and their
+    re-creation fail), and putting the database back would fail the same way."""
+    with shop() as url:
+        data, _ = dump(url)
+        execute_script(url, ["INSERT INTO customers VALUES (2, 'after the backup')"])
+        before = inventory(url)
+        grants = [*all_but(url, ""), f"{', '.join(RESTORES_TABLES_AND_VIEWS)} ON {on(url)}"]
+        with restricted(url, grants) as user:
+            message = restore_refused(user, data)
+        assert "may not drop and re-create the database's routines" in message
+        assert re.search(grant("ALTER ROUTINE, CREATE ROUTINE", on(url), user) + "$", message)
+        assert inventory(url) == before
+
+
+def test_a_restore_by_a_user_that_may_not_see_every_object_is_refused() -> None:
+    """Routines it cannot see could be neither dropped nor re-created: both grants are named at once."""
+    with shop() as url:
+        data, _ = dump(url)
+        before = inventory(url)
+        grants = [f"{', '.join((*NEEDED, *RESTORES_TABLES_AND_VIEWS))} ON {on(url)}"]
+        with restricted(url, grants) as user:
+            message = restore_refused(user, data)
+        assert "may not see every stored routine" in message
+        assert grant("ALTER ROUTINE, CREATE ROUTINE", on(url), user)[:-1] in re.escape(message)
+        assert re.search(grant("SELECT", "`mysql`.`proc`", user), message)
+        assert inventory(url) == before
+
+
+def test_a_user_that_may_re_create_every_kind_of_object_there_is_restores() -> None:
+    """No routines or events in the database: the privileges for tables and views are enough."""
+    with shop() as url:
+        execute_script(url, ["DROP FUNCTION vat", "DROP PROCEDURE close_day", "DROP EVENT nightly"])
+        # Without DEFINER clauses: the view's definer is root, which this user may not name.
+        data = b"".join(MySQLEngine(url, DumpOptions(strip_definers=True)).dump(DumpReport()))
+        expected = inventory(url)
+        execute_script(url, ["DELETE FROM orders", "DROP VIEW big_orders"])
+        grants = [*all_but(url, ""), f"{', '.join(RESTORES_TABLES_AND_VIEWS)} ON {on(url)}"]
+        with restricted(url, grants) as user:
+            MySQLEngine(user, DumpOptions()).restore([data])
+        assert inventory(url) == expected
