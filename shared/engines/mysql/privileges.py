@@ -154,6 +154,41 @@ def missing_for_restore(cursor: Cursor, database: str, server_version: str, kind
     ]
 
 
+DEFINER_PRIVILEGES = ("SUPER", "SET USER", "SET_USER_ID", "SET_ANY_DEFINER")
+"""Any of these lets a user create an object that names another account as its DEFINER: MariaDB's SET
+USER (10.5.2), MySQL 8's SET_USER_ID and, from 8.2, SET_ANY_DEFINER; SUPER before them."""
+_DEFINERS = """
+SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %(db)s
+UNION SELECT DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %(db)s
+UNION SELECT DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %(db)s
+UNION SELECT DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %(db)s
+"""
+
+
+def missing_to_name_definers(cursor: Cursor, database: str, server_version: str) -> list[Missing]:
+    """The privilege the user lacks to re-create the views, routines, triggers and events of `database`
+    that name another account as their DEFINER, as a put-back of a backup that keeps DEFINERs must."""
+    cursor.execute("SELECT CURRENT_USER()")
+    me = text(cursor.fetchone()[0])
+    cursor.execute(_DEFINERS, {"db": database})
+    others = sorted({text(row[0]) for row in cursor.fetchall()} - {me})
+    held = held_privileges(cursor, database, server_version)
+    if not others or any(held.globally_has(privilege) for privilege in DEFINER_PRIVILEGES):
+        return []
+    privilege = "SET USER" if is_mariadb(server_version) else "SUPER"
+    if not is_mariadb(server_version) and _major(server_version) >= 8:
+        privilege = "SET_USER_ID"
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return [
+        Missing(
+            f"may not re-create the objects whose DEFINER is another account ({shown}), which putting the "
+            "database back would have to (or back up with BACKUP_STRIP_DEFINERS=true)",
+            privilege,
+            "*.*",
+        )
+    ]
+
+
 def unreadable_definition(
     cursor: Cursor, database: str, server_version: str, kind: str, name: str
 ) -> DumpError:

@@ -23,6 +23,7 @@ from shared.engines.mysql.privileges import (
     grant_statements,
     hidden_from_user,
     missing_for_restore,
+    missing_to_name_definers,
     reasons,
 )
 from shared.engines.mysql.schema import list_tables, text
@@ -38,11 +39,19 @@ _SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|
 
 
 class MySQLRestorer:
-    """Loads a dump (ours, `mysqldump`'s or `mariadb-dump`'s) into the URL's database."""
+    """Loads a dump (ours, `mysqldump`'s or `mariadb-dump`'s) into the URL's database. `definers_stripped`:
+    the service's backups, the pre-restore one included, leave DEFINER clauses out (`strip_definers`)."""
 
-    def __init__(self, url: DatabaseURL, lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        url: DatabaseURL,
+        lock_wait_seconds: int = RESTORE_LOCK_WAIT_SECONDS,
+        *,
+        definers_stripped: bool = False,
+    ) -> None:
         self._url = url
         self._lock_wait_seconds = lock_wait_seconds
+        self._definers_stripped = definers_stripped
 
     def restore(self, chunks: Iterable[bytes]) -> None:
         try:
@@ -126,7 +135,10 @@ class MySQLRestorer:
         cursor.execute("SELECT VERSION()")
         version = text(cursor.fetchone()[0])
         hidden = hidden_from_user(cursor, database, version, list_tables(cursor, database))
-        missing = hidden + missing_for_restore(cursor, database, version, kinds | {m.kind for m in hidden})
+        may_be_hidden = {m.kind for m in hidden if m.kind}
+        missing = hidden + missing_for_restore(cursor, database, version, kinds | may_be_hidden)
+        if not self._definers_stripped:
+            missing += missing_to_name_definers(cursor, database, version)
         if missing:
             account = current_account(cursor)
             raise RestoreError(

@@ -204,10 +204,14 @@ def test_privileges_from_a_default_role_give_a_complete_dump() -> None:
 RESTORES_TABLES_AND_VIEWS = ("DROP", "CREATE", "INSERT", "CREATE VIEW")
 
 
-def restore_refused(url: DatabaseURL, data: bytes) -> str:
+STRIPPED = DumpOptions(strip_definers=True)
+"""The backups leave DEFINER clauses out: root's objects are no obstacle to a put-back by another user."""
+
+
+def restore_refused(url: DatabaseURL, data: bytes, options: DumpOptions = STRIPPED) -> str:
     """The restore's error message, after checking that it says the database was not touched."""
     with pytest.raises(RestoreError) as caught:
-        MySQLEngine(url, DumpOptions()).restore([data])
+        MySQLEngine(url, options).restore([data])
     message = str(caught.value)
     assert caught.value.database_unchanged and "nothing was changed" in message
     assert url.password not in message
@@ -253,5 +257,31 @@ def test_a_user_that_may_re_create_every_kind_of_object_there_is_restores() -> N
         execute_script(url, ["DELETE FROM orders", "DROP VIEW big_orders"])
         grants = [*all_but(url, ""), f"{', '.join(RESTORES_TABLES_AND_VIEWS)} ON {on(url)}"]
         with restricted(url, grants) as user:
-            MySQLEngine(user, DumpOptions()).restore([data])
+            MySQLEngine(user, STRIPPED).restore([data])
         assert inventory(url) == expected
+
+
+def test_objects_defined_by_another_account_need_set_user_unless_definers_are_stripped() -> None:
+    """A backup that keeps DEFINER clauses puts root's view, trigger, routines and event back only for a
+    user that may name root as their definer."""
+    with shop() as url:
+        data, _ = dump(url)
+        before = inventory(url)
+        restores_all = ", ".join((*RESTORES_TABLES_AND_VIEWS, "ALTER ROUTINE", "CREATE ROUTINE"))
+        grants = [*all_but(url, ""), f"{restores_all} ON {on(url)}"]
+        with restricted(url, grants) as user:
+            message = restore_refused(user, data, DumpOptions())
+            assert "whose DEFINER is another account (root@" in message
+            assert "BACKUP_STRIP_DEFINERS=true" in message
+            assert re.search(grant("SET USER", "*.*", user) + "$", message)
+            assert inventory(url) == before
+            stripped = b"".join(MySQLEngine(url, STRIPPED).dump(DumpReport()))
+            MySQLEngine(user, STRIPPED).restore([stripped])
+        after = inventory(url)  # the same, but for the DEFINERs, now the restoring user
+        assert (after.checksums, after.tables) == (before.checksums, before.tables)
+        assert (after.views.keys(), after.routines.keys(), after.events.keys()) == (
+            before.views.keys(),
+            before.routines.keys(),
+            before.events.keys(),
+        )
+        assert len(after.triggers) == len(before.triggers)
