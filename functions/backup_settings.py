@@ -59,7 +59,7 @@ ENDPOINT = Endpoint(
             "action": Field(
                 "string",
                 "test_drive: try the Drive connection. test_database: check that the database can be reached "
-                "and fully backed up, taking no backup.",
+                "and fully backed up, and that a restore would start, changing nothing.",
                 required=True,
                 choices=("test_drive", "test_database"),
             )

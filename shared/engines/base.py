@@ -86,6 +86,11 @@ class DumpEngine(Protocol):
         of it could not be complete (a user who may not see every object)."""
         ...
 
+    def check_restore(self) -> None:
+        """Raise `RestoreError` when a restore would be refused now before it changed anything (the user's
+        privileges); changes nothing."""
+        ...
+
 
 def engine_for(
     url: DatabaseURL, options: DumpOptions | None = None, pg_bin_dir: Path | None = None

@@ -36,6 +36,23 @@ def test_a_user_that_cannot_see_every_object_fails_naming_the_grant(
     assert len(run.stderr.strip().splitlines()) == 1
 
 
+def test_a_user_that_may_back_up_but_not_restore_is_told_which_grant_a_restore_needs(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    on_database = f"`{database.database}`.*"
+    backup_grants = [f"SELECT, SHOW VIEW, TRIGGER, EVENT ON {on_database}", "SELECT ON `mysql`.`proc`"]
+    with limited_user(database.database, backup_grants) as (user, password):
+        url = f"mysql://{user}:{password}@{database.host}:{database.port}/{database.database}"
+        run = _cli_for(url, tmp_path)("db-test", "--json")
+    assert run.code == 1
+    found = run.json
+    assert found["ok"] is False and found["restore_ok"] is False
+    assert "a backup of" in found["message"].lower() and "a restore would be refused" in found["message"]
+    assert f"GRANT DROP, CREATE, INSERT, CREATE VIEW ON {on_database} TO '{user}'@'%'" in found["message"]
+    assert "whose DEFINER is another account" in found["message"]  # the sample's view is root's
+    assert password not in run.stdout + run.stderr
+
+
 def test_a_wrong_password_fails_without_showing_it(database: DatabaseURL, tmp_path: Path) -> None:
     wrong = f"mysql://root:Not-The-Password-42@{database.host}:{database.port}/{database.database}"
     run = _cli_for(wrong, tmp_path)("db-test", "--json")

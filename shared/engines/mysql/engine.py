@@ -33,9 +33,15 @@ class MySQLEngine:
         return MySQLDumper(self._url, self._options).chunks(report)
 
     def restore(self, chunks: Iterable[bytes]) -> None:
-        MySQLRestorer(
+        self._restorer().restore(chunks)
+
+    def check_restore(self) -> None:
+        self._restorer().check()
+
+    def _restorer(self) -> MySQLRestorer:
+        return MySQLRestorer(
             self._url, self._options.restore_lock_wait_seconds, definers_stripped=self._options.strip_definers
-        ).restore(chunks)
+        )
 
     def check_connection(self) -> None:
         """Connect, and prove the user sees every object a backup must hold (`privileges`)."""

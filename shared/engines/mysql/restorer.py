@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pymysql
@@ -36,6 +37,15 @@ _LOCK_WAIT_TIMEOUT = 1205
 _BINLOG_ROUTINE_ERRORS = (1418, 1419)
 _NEEDS_SUPER = (1227, 1449)
 _SWITCHES_DATABASE = re.compile(rb"(?:/\*!\d*\s*)?(?:USE\s|CREATE\s+(?:DATABASE|SCHEMA)\b)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Objects:
+    tables: list[str]
+    other_drops: list[str]
+    """Views, then routines, then events."""
+    kinds: set[str]
+    """Those of `privileges.RESTORE_NEEDS` that there are."""
 
 
 class MySQLRestorer:
@@ -86,13 +96,45 @@ class MySQLRestorer:
             with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
                 connection.close()
 
+    def check(self) -> None:
+        """Raise `RestoreError` when a restore would be refused now for the user's privileges (`db-test`);
+        nothing is changed."""
+        try:
+            connection = connect(self._url)
+        except pymysql.MySQLError as exc:
+            raise RestoreError(describe_connection_error(exc, self._url), database_unchanged=True) from None
+        try:
+            cursor = connection.cursor()
+            self._require_privileges(cursor, self._objects(cursor).kinds)
+        except pymysql.MySQLError as exc:
+            message = f"Checking {self._url.database!r} for a restore failed: "
+            raise RestoreError(message + describe_connection_error(exc, self._url)) from None
+        finally:
+            with contextlib.suppress(pymysql.MySQLError, OSError):
+                connection.close()
+
     def _drop_everything(self, cursor: Any) -> None:
         """Drop the database's objects. Nothing goes unless the user may drop and re-create every kind of
         object there is (so a failed restore can be put back), and the tables go while this session holds
         them all (`LOCK TABLES ... WRITE`, taken at once or not at all), so a table held by another session
         fails the restore before anything is dropped; a user without LOCK TABLES drops them one by one."""
-        database = self._url.database
         cursor.execute("SET FOREIGN_KEY_CHECKS=0")
+        objects = self._objects(cursor)
+        self._require_privileges(cursor, objects.kinds)
+        locked = self._lock_all(cursor, objects.tables)
+        try:
+            for name in objects.tables:
+                self._clear(cursor, f"DROP TABLE IF EXISTS {name}")
+        finally:
+            if locked:
+                cursor.execute("UNLOCK TABLES")
+        for statement in objects.other_drops:
+            self._clear(cursor, statement)
+        cursor.execute("SET FOREIGN_KEY_CHECKS=1")
+
+    def _objects(self, cursor: Any) -> _Objects:
+        """What the database holds that the user sees: its tables, and the drops for everything else."""
+        database = self._url.database
         cursor.execute(
             "SELECT TABLE_TYPE, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
             (database,),
@@ -113,19 +155,9 @@ class MySQLRestorer:
             "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s", (database,)
         )
         events = [f"DROP EVENT IF EXISTS {quote_identifier(text(name))}" for (name,) in cursor.fetchall()]
-        kinds = (("table", tables), ("view", views), ("routine", routines), ("event", events))
-        self._require_privileges(cursor, {kind for kind, objects in kinds if objects})
-        drops = views + routines + events
-        locked = self._lock_all(cursor, tables)
-        try:
-            for name in tables:
-                self._clear(cursor, f"DROP TABLE IF EXISTS {name}")
-        finally:
-            if locked:
-                cursor.execute("UNLOCK TABLES")
-        for statement in drops:
-            self._clear(cursor, statement)
-        cursor.execute("SET FOREIGN_KEY_CHECKS=1")
+        present = (("table", tables), ("view", views), ("routine", routines), ("event", events))
+        kinds = {kind for kind, objects in present if objects}
+        return _Objects(tables, views + routines + events, kinds)
 
     def _require_privileges(self, cursor: Any, kinds: set[str]) -> None:
         """Refuse, the database unchanged, unless the user sees every object and may drop and re-create

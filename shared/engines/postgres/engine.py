@@ -61,6 +61,10 @@ class PostgresEngine:
             on_commit=self._restore_committed.set,
         )
 
+    def check_restore(self) -> None:
+        """Nothing to check ahead: a restore the server refuses rolls back (or, once it commits in steps or
+        loads in parallel, is put back by the restore service)."""
+
     def check_connection(self) -> None:
         facts = self._facts()
         self._tools_for(facts)
