@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.app import App, Result
-from cli.exit_codes import EXIT_FAILED, EXIT_USAGE
+from cli.checks import check_result
 from shared.services.drive_check import check_drive
 
 
@@ -17,8 +17,4 @@ def register(
 
 
 def run(args: argparse.Namespace, app: App) -> Result:
-    check = check_drive(app.context)
-    if check.ok:
-        return Result(check.to_dict(), check.message)
-    code = EXIT_FAILED if check.configured else EXIT_USAGE  # not configured is the configuration's to fix
-    return Result(check.to_dict(), check.message, exit_code=code, error=check.message)
+    return check_result(check_drive(app.context))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,12 +64,7 @@ class MySQLRestorer:
         self._definers_stripped = definers_stripped
 
     def restore(self, chunks: Iterable[bytes]) -> None:
-        try:
-            connection = connect(self._url)
-        except pymysql.MySQLError as exc:
-            raise RestoreError(describe_connection_error(exc, self._url), database_unchanged=True) from None
-        try:
-            cursor = connection.cursor()
+        with self._session(f"Restore into {self._url.database!r}") as cursor:
             cursor.execute(f"SET SESSION lock_wait_timeout = {self._lock_wait_seconds}")
             self._drop_everything(cursor)
             # The splitter reads quotes as the server will (NO_BACKSLASH_ESCAPES, ANSI_QUOTES): from this
@@ -88,29 +83,27 @@ class MySQLRestorer:
                     cursor.execute(statement)
                 except pymysql.MySQLError as exc:
                     raise RestoreError(self.describe_failure(number, statement, exc, cursor)) from None
-        except pymysql.MySQLError as exc:
-            raise RestoreError(
-                f"Restore into {self._url.database!r} failed: {describe_connection_error(exc, self._url)}"
-            ) from None
-        finally:
-            with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
-                connection.close()
 
     def check(self) -> None:
         """Raise `RestoreError` when a restore would be refused now for the user's privileges (`db-test`);
         nothing is changed."""
+        with self._session(f"Checking {self._url.database!r} for a restore") as cursor:
+            self._require_privileges(cursor, self._objects(cursor).kinds)
+
+    @contextlib.contextmanager
+    def _session(self, doing: str) -> Iterator[Any]:
+        """A cursor on a new connection, closed after the block; a server error there becomes
+        `RestoreError` ("{doing} failed: …"), and one connecting says the database was not touched."""
         try:
             connection = connect(self._url)
         except pymysql.MySQLError as exc:
             raise RestoreError(describe_connection_error(exc, self._url), database_unchanged=True) from None
         try:
-            cursor = connection.cursor()
-            self._require_privileges(cursor, self._objects(cursor).kinds)
+            yield connection.cursor()
         except pymysql.MySQLError as exc:
-            message = f"Checking {self._url.database!r} for a restore failed: "
-            raise RestoreError(message + describe_connection_error(exc, self._url)) from None
+            raise RestoreError(f"{doing} failed: {describe_connection_error(exc, self._url)}") from None
         finally:
-            with contextlib.suppress(pymysql.MySQLError, OSError):
+            with contextlib.suppress(pymysql.MySQLError, OSError):  # already broken
                 connection.close()
 
     def _drop_everything(self, cursor: Any) -> None:
