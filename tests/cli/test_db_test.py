@@ -19,7 +19,7 @@ def _cli_for(url: str, home: Path) -> Cli:
 def test_a_database_a_backup_can_read_whole_passes_and_takes_no_backup(cli: Cli) -> None:
     run = cli("db-test", "--json")
     assert run.code == 0, run.stderr
-    assert run.json["ok"] is True and run.json["engine"] == "mysql"
+    assert run.json["ok"] is True and run.json["restore_ok"] is True and run.json["engine"] == "mysql"
     assert "a backup there can be complete" in run.json["message"]
     assert cli("list", "--json").json["backups"] == []
 
