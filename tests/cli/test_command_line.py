@@ -167,7 +167,9 @@ def test_full_disk_fails_the_backup_and_leaves_no_file(cli: Cli, database: Datab
 
 
 def test_progress_line_shows_on_a_terminal_only(cli: Cli, database: DatabaseURL) -> None:
-    execute(database, ["CREATE TABLE noise AS SELECT seq, RANDOM_BYTES(1000) AS payload FROM seq_1_to_20000"])
+    """~120 MB of SQL, so the backup outlasts the line's 0.2 s refresh several times and shows a rate (a
+    40 MB one once ended within 0.2 s of its first line, which has no rate yet)."""
+    execute(database, ["CREATE TABLE noise AS SELECT seq, RANDOM_BYTES(1000) AS payload FROM seq_1_to_60000"])
     done = on_terminal(cli, "create", "--json")
     assert done.code == 0
     assert "backup: " in done.shown and "read" in done.shown and "/s" in done.shown
