@@ -18,8 +18,9 @@ from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.restore import RestoreService
 from shared.wiring import build_context
+from tests.databases import fresh_mysql_database, fresh_postgres_database
 from tests.functions.conftest import RecordingNotifier
-from tests.sample_data import execute, fingerprint
+from tests.sample_data import add_incompressible_rows, execute, fingerprint, load_sample
 from tests.ticks import ManualTicks, SteppingTicks
 
 LIMIT = 600
@@ -109,3 +110,57 @@ def test_a_mysql_restore_always_keeps_time_for_a_put_back_a_postgres_one_from_it
     assert engine_for(postgres, DumpOptions(postgres_restore_connections=1)).restores_in_one_transaction
     assert engine_for(postgres, DumpOptions(postgres_restore_connections=2)).restores_in_one_transaction
     assert not engine_for(mysql, DumpOptions()).restores_in_one_transaction
+
+
+RESTORE_TICKS = 100.0
+"""Seconds a whole restore's load takes on the test's clock, moved as the stored file is read."""
+
+
+@pytest.mark.parametrize(
+    ("engine", "connections", "kept_for_a_put_back"),
+    [("postgresql", 1, False), ("postgresql", 2, True), ("mysql", 1, True)],
+)
+def test_a_restore_keeps_time_for_its_put_back_only_once_one_would_be_needed(
+    tmp_path: Path, clock: FixedClock, engine: str, connections: int, kept_for_a_put_back: bool
+) -> None:
+    """With twice a load's time as the limit, a restore that can still be rolled back runs to its end; one
+    that has committed (MySQL from the start, PostgreSQL over 2 connections from its first large table on)
+    stops while putting the database back, at the same pace, still fits in what is left."""
+    fresh = fresh_mysql_database if engine == "mysql" else fresh_postgres_database
+    with fresh("svcreserve") as url:
+        load_sample(url)
+        add_incompressible_rows(url, rows=450_000)  # ~30 MB of SQL: a COPY block past 8 MiB
+        config = Config(
+            database_url=url,
+            home=tmp_path / "home",
+            time_limit_seconds=int(2 * RESTORE_TICKS),
+            postgres_restore_connections=connections,
+        )
+        context = build_context(config, clock)
+        ticks = ManualTicks()
+        context.ticks = ticks
+        backups = BackupService(context)
+        backup = backups.create("alice")
+        assert backup.file_size is not None and backup.file_size > 10 * 2**20
+        execute(url, ["UPDATE customers SET name = 'changed since'"])
+        before = fingerprint(url)
+        start = ticks.now
+
+        def reading(done: int, stored: int) -> None:
+            assert backup.file_size is not None
+            ticks.now = start + RESTORE_TICKS * stored / backup.file_size
+
+        restores = RestoreService(context, backups)
+        if not kept_for_a_put_back:
+            restores.restore(backup.id, "alice", progress=reading)
+            assert fingerprint(url) != before
+            return
+        with pytest.raises(RestoreError) as info:
+            restores.restore(backup.id, "alice", progress=reading)
+        message = str(info.value)
+        assert "keeping the" in message and "that putting the database back takes" in message
+        assert "put back as it was" in message
+        assert fingerprint(url) == before
+        logs = context.catalog.list_logs(backup.id)
+        [failed] = [log for log in logs if log.details.get("outcome") == "failed"]
+        assert failed.details["put_back"] is True and failed.details["database_as_before"] is True
