@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from shared.engines.postgres.dump_comments import SECTION_COMMENTS
+from shared.engines.postgres.dump_comments import SECTION_COMMENTS, TRAILER
 from shared.engines.postgres.dump_splitter import CopyRows, CopyStart, DumpSplitter
 from shared.engines.postgres.header_filter import rejected_by_server
 from shared.errors import RestoreError
@@ -26,15 +26,19 @@ class PlainDumpScanner:
     `server_release` drops the header's `SET` lines that a server of that major release rejects (version
     skew). Only the header's: the header ends at the first object's comment, before any body or string,
     and further on pg_dump writes no setting that the server it dumps from does not know.
+    `addition` (SQL) goes in after the header's settings, before the first object's comment block (or
+    the trailer's, in the dump of an empty database).
     `unreadable` says why the restore would refuse what was fed, once it does (`finish` tells the rest).
     """
 
-    def __init__(self, server_release: int) -> None:
+    def __init__(self, server_release: int, addition: bytes = b"") -> None:
         self.rows: dict[str, int] = {}
         self.unreadable: str | None = None
         self._server_release = server_release
+        self._addition = addition
         self._in_header = True
         self._partial_line = bytearray()
+        self._held_rule = b""
         self._reader: DumpSplitter | None = DumpSplitter(server_release, count_rows=True)
         self._table = ""
 
@@ -48,7 +52,8 @@ class PlainDumpScanner:
         """The header's last line when the stream ends without a newline; `unreadable` is final now."""
         line = bytes(self._partial_line)
         self._partial_line.clear()
-        last = line if line and self._keep(line) else b""
+        last = self._held_rule + (line if line and self._keep(line) else b"")
+        self._held_rule = b""
         if last and self._reader is not None:
             self._read(last, final=False)
         if self._reader is not None:
@@ -68,11 +73,25 @@ class PlainDumpScanner:
                 self._partial_line += line
                 line = bytes(self._partial_line)
                 self._partial_line.clear()
-            if self._keep(line):
-                out.append(line)
+            self._pass_header_line(line, out)
             position = newline + 1
         out.append(chunk[position:])
         return b"".join(out)
+
+    def _pass_header_line(self, line: bytes, out: list[bytes]) -> None:
+        """Append `line` to `out` unless the server rejects it; a `--` line waits for the next, since the
+        addition goes in before the `--` that opens the first comment block."""
+        if line.rstrip(b"\r\n") == b"--" and self._addition:
+            out.append(self._held_rule)
+            self._held_rule = line
+            return
+        if self._addition and (line.startswith(SECTION_COMMENTS) or line == TRAILER):
+            out.append(self._addition)
+            self._addition = b""
+        out.append(self._held_rule)
+        self._held_rule = b""
+        if self._keep(line):
+            out.append(line)
 
     def _keep(self, line: bytes) -> bool:
         if line.startswith(SECTION_COMMENTS):

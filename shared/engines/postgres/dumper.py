@@ -10,6 +10,7 @@ from shared.engines.base import DUMP_LOCK_WAIT_SECONDS, DumpReport
 from shared.engines.postgres import child_process
 from shared.engines.postgres.connection import keepalive_conninfo
 from shared.engines.postgres.dump_scanner import PlainDumpScanner
+from shared.engines.postgres.public_schema import restoring_statements
 from shared.engines.postgres.server_facts import ServerFacts
 from shared.engines.postgres.tools import ClientTools
 from shared.errors import DumpError
@@ -38,7 +39,7 @@ def dump_stream(
 ) -> Iterator[bytes]:
     """Yield pg_dump's output in ~1 MiB chunks; fill `report`; raise `DumpError` unless it is complete."""
     report.server_version = facts.version
-    scanner = PlainDumpScanner(facts.release)
+    scanner = PlainDumpScanner(facts.release, restoring_statements(facts.public_schema))
     flags = (*PG_DUMP_FLAGS, f"--lock-wait-timeout={lock_wait_seconds}s", f"--dbname={keepalive_conninfo()}")
     process = child_process.start([tools.pg_dump, *flags], env)
     stderr = child_process.StderrCollector(_pipe(process.stderr))

@@ -6,6 +6,7 @@ import subprocess
 from dataclasses import dataclass
 
 from shared.engines.postgres.connection import keepalive_conninfo
+from shared.engines.postgres.public_schema import STATE_QUERY, PublicSchema
 from shared.engines.postgres.releases import major_release
 from shared.engines.postgres.tools import ClientTools
 from shared.errors import DumpError
@@ -24,7 +25,8 @@ SELECT current_setting('server_version_num'),
        (SELECT count(*) {_USER_TABLES}),
        coalesce((SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY 1)
                  {_USER_TABLES} AND NOT has_table_privilege(c.oid, 'SELECT')), ''),
-       coalesce((SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()), false)
+       coalesce((SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()), false),
+       {STATE_QUERY}
 """
 
 
@@ -37,6 +39,7 @@ class ServerFacts:
     """Tables the user may not SELECT from, comma-separated (empty when all are readable)."""
     encrypted: bool = False
     """Whether psql's session used TLS; pg_dump connects with the same tools and settings."""
+    public_schema: PublicSchema = PublicSchema.AS_MADE
 
     @property
     def release(self) -> int:
@@ -59,6 +62,8 @@ def ask_server(tools: ClientTools, env: dict[str, str], where: str) -> ServerFac
     )
     stderr = completed.stderr.decode("utf-8", "replace").strip()
     fields = completed.stdout.decode("utf-8", "replace").rstrip("\n").split("\0")
-    if completed.returncode != 0 or len(fields) != 5:
+    if completed.returncode != 0 or len(fields) != 6:
         raise DumpError(f"Cannot connect to or read the PostgreSQL database {where}: {stderr or 'no answer'}")
-    return ServerFacts(int(fields[0]), fields[1], int(fields[2]), fields[3], fields[4] == "t")
+    return ServerFacts(
+        int(fields[0]), fields[1], int(fields[2]), fields[3], fields[4] == "t", PublicSchema(fields[5])
+    )

@@ -15,7 +15,8 @@ from shared.engines.postgres import PostgresEngine
 USER_SCHEMAS = "n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
 
 CATALOG_QUERIES: dict[str, str] = {
-    "schemas": f"SELECT n.nspname FROM pg_namespace n WHERE {USER_SCHEMAS}",
+    "schemas": f"""SELECT n.nspname, obj_description(n.oid, 'pg_namespace') FROM pg_namespace n
+                   WHERE {USER_SCHEMAS}""",
     "tables": f"""SELECT n.nspname, c.relname, c.relkind FROM pg_class c
                   JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE {USER_SCHEMAS} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')""",

@@ -69,6 +69,33 @@ def test_restore_removes_what_the_backup_does_not_have(checklist_database: Datab
         assert database_state(target) == database_state(checklist_database)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "DROP SCHEMA public",
+        "ALTER SCHEMA public RENAME TO app",
+        "COMMENT ON SCHEMA public IS NULL",
+        "COMMENT ON SCHEMA public IS 'ours'",
+    ],
+)
+def test_the_public_schema_comes_back_as_the_source_had_it(change: str, tmp_path: Path) -> None:
+    """pg_dump leaves out a missing `public` schema and, quoting every name, a removed comment on it."""
+    with fresh_postgres_database("pgpub") as source:
+        run_sql(source, f"{change}; CREATE SCHEMA kept; CREATE TABLE kept.t AS SELECT 1 AS a")
+        chunks, _ = dump_to_bytes(source)
+        with fresh_postgres_database("pgpubdst") as target:
+            run_sql(target, "CREATE TABLE public.stale (b int)")
+            engine(target).restore(chunks)
+            assert database_state(target) == database_state(source)
+            engine(target).restore(chunks)  # over itself, as a put-back goes
+            assert database_state(target) == database_state(source)
+        dump = tmp_path / "dump.sql"
+        dump.write_bytes(b"".join(chunks))
+        with fresh_postgres_database("pgpubhand") as by_hand:
+            subprocess.run([*STOCK_PSQL, "-d", by_hand.database, "-f", str(dump)], check=True, stdout=DEVNULL)
+            assert database_state(by_hand) == database_state(source)
+
+
 OBJECTS_OF_NO_SCHEMA = """SELECT
     (SELECT array_agg(pubname ORDER BY pubname) FROM pg_publication),
     (SELECT array_agg(fdwname ORDER BY fdwname) FROM pg_foreign_data_wrapper),

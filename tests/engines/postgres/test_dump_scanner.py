@@ -227,3 +227,25 @@ def test_a_dump_our_restore_would_refuse_is_unreadable() -> None:
     scanner = PlainDumpScanner(release(17))
     scan(HEADER_FROM_PG_DUMP_17 + b'\\connect "other"\n' + TRAILER_LINES, [], scanner)
     assert scanner.unreadable is not None and "psql command \\connect" in scanner.unreadable
+
+
+ADDITION = b'DROP SCHEMA "public";\n\n'
+
+
+@given(st.lists(st.integers(0, len(HEADER_FROM_PG_DUMP_17 + b"\n" + DUMP)), max_size=6))
+def test_the_addition_goes_in_before_the_first_comment_block_wherever_the_chunks_are_cut(
+    cuts: list[int],
+) -> None:
+    header = HEADER_FROM_PG_DUMP_17 + b"\n"
+    scanner = PlainDumpScanner(release(17), ADDITION)
+    assert scan(header + DUMP, cuts, scanner) == header + ADDITION + DUMP
+    assert scanner.rows == {"Mixed.a b": 4, "public.empty": 0, "public.last": 2}
+    assert scanner.unreadable is None
+
+
+@given(st.lists(st.integers(0, len(HEADER_FROM_PG_DUMP_17 + TRAILER_LINES)), max_size=4))
+def test_the_addition_goes_in_before_the_trailer_of_an_empty_database(cuts: list[int]) -> None:
+    scanner = PlainDumpScanner(release(17), ADDITION)
+    out = scan(HEADER_FROM_PG_DUMP_17 + TRAILER_LINES, cuts, scanner)
+    assert out == HEADER_FROM_PG_DUMP_17 + ADDITION + TRAILER_LINES
+    assert scanner.unreadable is None
