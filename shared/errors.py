@@ -25,6 +25,10 @@ class LockLostError(BackupServiceError):
     """A run's lock on its database lapsed or passed to another run, so the run stopped."""
 
 
+class RecordChangedError(BackupServiceError):
+    """A record was not written because it was no longer as its writer expected (another run changed it)."""
+
+
 class DumpError(BackupServiceError):
     """A dump could not be taken completely; the backup must fail."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -59,8 +60,16 @@ class Catalog(Protocol):
         """Store a new record. Raises `InvalidInputError` when the id exists already."""
         ...
 
-    def update_backup(self, backup: Backup) -> None:
-        """Replace a stored record. Raises `NotFoundError` when it does not exist."""
+    def update_backup(
+        self,
+        backup: Backup,
+        *,
+        only: Collection[str] = (),
+        if_status: Collection[BackupStatus] = (),
+    ) -> None:
+        """Write `backup` over its stored record: only the attributes named in `only` (all when empty), and
+        only while the stored status is one of `if_status` (any when empty), else `RecordChangedError` and
+        nothing is written. Raises `NotFoundError` when the record does not exist."""
         ...
 
     def get_backup(self, backup_id: str) -> Backup:

@@ -9,7 +9,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, TypedDict
 from urllib.parse import quote
@@ -43,13 +43,15 @@ from shared.catalog.records import (
     check_backup_id,
     log_from_record,
     log_to_record,
+    require_status,
     settings_from_record,
     settings_to_record,
     utc,
+    written_part,
 )
 from shared.clock import Clock, SystemClock
 from shared.errors import CatalogUnavailableError, InvalidInputError, NotFoundError, StorageError
-from shared.models import Backup, BackupLog, BackupSettings
+from shared.models import Backup, BackupLog, BackupSettings, BackupStatus
 
 DEFAULT_DEADLINE_SECONDS = 30.0
 RETRY_AFTER_SECONDS = 30
@@ -268,13 +270,30 @@ class FirestoreCatalog:
             raise InvalidInputError(f"a backup with id {backup.id!r} exists already") from exc
 
     @_reported("updating backup {backup.id!r}")
-    def update_backup(self, backup: Backup) -> None:
+    def update_backup(
+        self,
+        backup: Backup,
+        *,
+        only: Collection[str] = (),
+        if_status: Collection[BackupStatus] = (),
+    ) -> None:
+        written = written_part(_backup_document(backup), only)
         ref = self._backup_ref(backup.id)
-        # Read first: NotFound from the update alone could also mean that the database does not exist.
-        if ref is None or not ref.get(**self._read).exists:
+        if ref is None:
             raise NotFoundError(f"no backup with id {backup.id!r}")
+
+        def change(snapshot: _Snapshot) -> None:
+            # Read first: NotFound from the update alone could also mean that the database does not exist.
+            if not snapshot.exists:
+                raise NotFoundError(f"no backup with id {backup.id!r}")
+            if not if_status:
+                snapshot.reference.update(written, **self._write)
+                return
+            require_status(backup.id, str((snapshot.to_dict() or {}).get("status")), if_status)
+            self._write_if_unchanged(snapshot, written)
+
         try:
-            ref.update(_backup_document(backup), **self._write)
+            self._settled(ref, change)
         except NotFound as exc:
             raise NotFoundError(f"no backup with id {backup.id!r}") from exc
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.errors import InvalidInputError
+from shared.errors import InvalidInputError, RecordChangedError
 from shared.models import (
     AuditAction,
     Backup,
@@ -192,3 +194,27 @@ def log_from_record(record: dict[str, Any]) -> BackupLog:
         details=dict(record.get("details") or {}),
         created_at=as_utc(record["created_at"]),
     )
+
+
+BACKUP_ATTRIBUTES = frozenset(field.name for field in dataclasses.fields(Backup))
+
+
+def check_writable(only: Collection[str]) -> None:
+    """Raise `ValueError` unless every name in `only` is an attribute of a backup other than its id."""
+    if unknown := set(only) - (BACKUP_ATTRIBUTES - {"id"}):
+        raise ValueError(f"not a writable attribute of a backup: {', '.join(sorted(unknown))}")
+
+
+def written_part(record: dict[str, Any], only: Collection[str]) -> dict[str, Any]:
+    """The part of a backup's `record` that `Catalog.update_backup(..., only=only)` writes."""
+    check_writable(only)
+    return {name: record[name] for name in only} if only else record
+
+
+def require_status(backup_id: str, stored_status: str, if_status: Collection[BackupStatus]) -> None:
+    """Raise `RecordChangedError` unless `stored_status` is one of `if_status` (any when empty)."""
+    if if_status and stored_status not in {str(status) for status in if_status}:
+        expected = " or ".join(sorted(str(status) for status in if_status))
+        raise RecordChangedError(
+            f"backup {backup_id} is {stored_status} now, not {expected}: another run changed its record"
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,14 +19,16 @@ from shared.catalog.records import (
     as_utc,
     backup_from_record,
     backup_to_record,
+    check_writable,
     log_from_record,
     log_to_record,
+    require_status,
     settings_from_record,
     settings_to_record,
 )
 from shared.clock import Clock, SystemClock
 from shared.errors import InvalidInputError, NotFoundError, StorageError
-from shared.models import Backup, BackupLog, BackupSettings
+from shared.models import Backup, BackupLog, BackupSettings, BackupStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS backups (
@@ -89,6 +91,9 @@ _BACKUP_COLUMNS = (
     "created_by, created_at, status, compression, file_size, sha256, raw_size, is_protected, "
     "completed_at, error_message, locations, table_rows, warnings, run_lock, restoring"
 )
+_BACKUP_COLUMN_NAMES = tuple(column.strip() for column in _BACKUP_COLUMNS.split(","))
+_COLUMNS_OF = {"database": tuple(name for name in _BACKUP_COLUMN_NAMES if name.startswith("database_"))}
+"""The columns of a `Backup` attribute, where they are not just the column of its name."""
 _ADDED_BACKUP_COLUMNS = ("run_lock", "restoring")
 """Nullable text columns newer than the first catalogs; added to an older file when it is opened."""
 
@@ -232,13 +237,27 @@ class SQLiteCatalog:
             except sqlite3.IntegrityError as exc:
                 raise InvalidInputError(f"a backup with id {backup.id!r} exists already") from exc
 
-    def update_backup(self, backup: Backup) -> None:
-        row = _backup_row(backup)
-        assignments = ", ".join(f"{column.strip()} = ?" for column in _BACKUP_COLUMNS.split(",")[1:])
+    def update_backup(
+        self,
+        backup: Backup,
+        *,
+        only: Collection[str] = (),
+        if_status: Collection[BackupStatus] = (),
+    ) -> None:
+        check_writable(only)
+        values = dict(zip(_BACKUP_COLUMN_NAMES, _backup_row(backup), strict=True))
+        columns = [column for name in only for column in _COLUMNS_OF.get(name, (name,))]
+        columns = columns or list(_BACKUP_COLUMN_NAMES[1:])
+        assignments = ", ".join(f"{column} = ?" for column in columns)
         with self._transaction() as connection:
-            cursor = connection.execute(f"UPDATE backups SET {assignments} WHERE id = ?", (*row[1:], row[0]))
-            if cursor.rowcount == 0:
+            stored = connection.execute("SELECT status FROM backups WHERE id = ?", (backup.id,)).fetchone()
+            if stored is None:
                 raise NotFoundError(f"no backup with id {backup.id!r}")
+            require_status(backup.id, stored[0], if_status)
+            connection.execute(
+                f"UPDATE backups SET {assignments} WHERE id = ?",
+                (*(values[column] for column in columns), backup.id),
+            )
 
     def get_backup(self, backup_id: str) -> Backup:
         with self._connection() as connection:

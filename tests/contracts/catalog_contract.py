@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from shared.catalog.base import BackupFilter, Catalog, RunClaimState
 from shared.clock import FixedClock
-from shared.errors import InvalidInputError, NotFoundError
+from shared.errors import InvalidInputError, NotFoundError, RecordChangedError
 from shared.models import (
     AuditAction,
     Backup,
@@ -140,6 +140,37 @@ class CatalogContract:
         )
         catalog.update_backup(done)
         assert catalog.get_backup("b1") == done
+
+    def test_update_of_named_attributes_leaves_the_others_as_stored(self, catalog: Catalog) -> None:
+        catalog.add_backup(make_backup("b1", warnings=["w"], restoring="r1"))
+        catalog.update_backup(make_backup("b1", is_protected=True, warnings=["w"], restoring="r1"))
+        stale = make_backup("b1", restoring=None, warnings=["w", "more"], file_size=99)
+        stale.database.name = "elsewhere"
+        catalog.update_backup(stale, only=("restoring", "warnings", "database"))
+        stored = catalog.get_backup("b1")
+        assert stored.is_protected, "a stale copy's is_protected was written"
+        assert stored.file_size is None
+        assert (stored.restoring, stored.warnings, stored.database.name) == (None, ["w", "more"], "elsewhere")
+
+    def test_update_of_an_unknown_attribute_is_refused(self, catalog: Catalog) -> None:
+        catalog.add_backup(make_backup("b1"))
+        for names in (("no_such_attribute",), ("id",)):
+            with pytest.raises(ValueError, match="not a writable attribute"):
+                catalog.update_backup(make_backup("b1", file_size=1), only=names)
+        assert catalog.get_backup("b1").file_size is None
+
+    def test_update_if_status_writes_nothing_once_the_status_changed(self, catalog: Catalog) -> None:
+        catalog.add_backup(make_backup("b1", status=BackupStatus.RUNNING))
+        settled = make_backup("b1", status=BackupStatus.FAILED, error_message="interrupted")
+        catalog.update_backup(settled, if_status=(BackupStatus.PENDING, BackupStatus.RUNNING))
+        late = make_backup("b1", status=BackupStatus.COMPLETED, sha256="ab" * 32)
+        with pytest.raises(RecordChangedError, match="b1 is failed now, not running"):
+            catalog.update_backup(late, if_status=(BackupStatus.RUNNING,))
+        with pytest.raises(RecordChangedError):
+            catalog.update_backup(late, only=("sha256",), if_status=(BackupStatus.RUNNING,))
+        assert catalog.get_backup("b1") == settled
+        with pytest.raises(NotFoundError):
+            catalog.update_backup(make_backup("ghost"), if_status=(BackupStatus.RUNNING,))
 
     def test_update_of_unknown_id_is_not_found(self, catalog: Catalog) -> None:
         with pytest.raises(NotFoundError):
