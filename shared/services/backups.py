@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from shared.compression import make_compressor
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
-from shared.errors import BackupServiceError, ConfigurationError
+from shared.errors import BackupServiceError, ConfigurationError, LockLostError, RecordChangedError
 from shared.models import (
     AuditAction,
     Backup,
@@ -25,6 +26,7 @@ from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
 from shared.services.leftovers import discard_failed_uploads, discard_files
 from shared.services.locking import DatabaseLock, lock_name
+from shared.services.stored_outcome import UNFINISHED, Stored, stored_outcome
 from shared.storage.base import Storage
 from shared.time_limit import TimeLimit
 
@@ -38,6 +40,8 @@ class _FailedStorages:
     reasons: dict[StorageKind, str]
     """Every one that failed (or refused to begin), and why."""
 
+
+_log = logging.getLogger(__name__)
 
 _NOTIFIED_ELSEWHERE = (BackupSource.SCHEDULED, BackupSource.PRE_RESTORE)
 """Scheduled runs mail once after Scheduler's final retry; a failed pre-restore backup fails the restore,
@@ -164,7 +168,11 @@ class BackupService:
         lock.check()  # another run, having taken the lock, has settled this record as interrupted
         backup.status = BackupStatus.COMPLETED
         backup.completed_at = ctx.clock.now()
-        ctx.catalog.update_backup(backup)
+        try:
+            # Conditional: this run may have stalled past its lock while the next one settled the record.
+            ctx.catalog.update_backup(backup, if_status=(BackupStatus.RUNNING,))
+        except RecordChangedError as exc:
+            raise LockLostError(f"{exc}, so this run stopped before recording it as completed") from exc
         return _FailedStorages(failed_uploads, dict(result.failures))
 
     def _report_degraded(self, backup: Backup, reasons: dict[StorageKind, str]) -> None:
@@ -177,13 +185,20 @@ class BackupService:
             self._ctx.notifier.send(degraded)
 
     def _fail(self, backup: Backup, actor: str, exc: BaseException) -> None:
+        """Record the backup as failed, then remove its files: in that order, since a completion write that
+        seemed to fail may have been applied, and a record saying completed must never lose its files."""
         ctx = self._ctx
-        backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.write_targets)]
         backup.status = BackupStatus.FAILED
         backup.completed_at = ctx.clock.now()
         backup.error_message = describe_error(exc)
         backup.restoring = None  # no restore goes on from a pre-restore backup that failed
-        ctx.catalog.update_backup(backup)
+        try:
+            ctx.catalog.update_backup(backup, if_status=UNFINISHED)
+        except RecordChangedError:
+            self._leave_to_the_record(backup)
+            return
+        backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.write_targets)]
+        ctx.catalog.update_backup(backup, only=("locations", "warnings"))
         ctx.auditor.record(
             actor,
             AuditAction.CREATE,
@@ -195,6 +210,16 @@ class BackupService:
             ctx.notifier.send(
                 backup_failed(backup.database, backup.error_message, backup.completed_at, backup.id)
             )
+
+
+    def _leave_to_the_record(self, backup: Backup) -> None:
+        """The record is not this run's to fail any more: another run settled it as interrupted (and
+        reported it), or the completion write this run saw fail was applied after all."""
+        ctx = self._ctx
+        outcome = stored_outcome(ctx.catalog, backup)
+        if outcome is Stored.NOT_COMPLETED:  # what this run stored after the other run removed the files
+            discard_files(ctx, backup, ctx.write_targets)
+        _log.warning("backup %s failed, but its record is %s now: left as stored", backup.id, outcome.value)
 
 
 def describe_error(exc: BaseException) -> str:

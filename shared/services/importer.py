@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,6 +25,9 @@ from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.dump_trailers import TrailerCheck
 from shared.services.leftovers import discard_failed_uploads, discard_files
+from shared.services.stored_outcome import Stored, stored_outcome
+
+_log = logging.getLogger(__name__)
 
 _READ_CHUNK = 1 << 20
 _HEAD_BYTES = 64 * 1024
@@ -89,10 +93,19 @@ class ImportService:
             backup.warnings = [f"storage {kind} failed: {reason}" for kind, reason in result.failures.items()]
             backup.status = BackupStatus.COMPLETED
             backup.completed_at = ctx.clock.now()
-            ctx.catalog.add_backup(backup)
         except Exception:
             discard_files(ctx, backup, ctx.write_targets)  # a file no record names would be kept for ever
             raise
+        try:
+            ctx.catalog.add_backup(backup)
+        except Exception:
+            # A write that timed out (or was retried into "exists already") may have been applied.
+            outcome = stored_outcome(ctx.catalog, backup)
+            if outcome is Stored.NOT_COMPLETED:
+                discard_files(ctx, backup, ctx.write_targets)
+            if outcome is not Stored.COMPLETED:
+                raise
+            _log.warning("backup %s: the catalog reported a failure, but the record was stored", backup.id)
         discard_failed_uploads(ctx, backup, failed_uploads)
         ctx.auditor.record(
             actor,

@@ -22,11 +22,13 @@ import uuid
 from shared.catalog.base import BackupFilter
 from shared.catalog.paging import every_backup
 from shared.dburl import DatabaseURL
+from shared.errors import RecordChangedError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
 from shared.notify.base import backup_failed, restore_failed
 from shared.services.context import ServiceContext
 from shared.services.leftovers import discard_files
 from shared.services.locking import lock_name
+from shared.services.stored_outcome import UNFINISHED
 
 RECENT_PRE_RESTORE_BACKUPS = 20
 """How many of a database's newest pre-restore backups are looked at. Every restore settles the ones
@@ -69,9 +71,14 @@ def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
     backup.status = BackupStatus.FAILED
     backup.completed_at = ctx.clock.now()
     backup.error_message = error
+    try:
+        # Recorded first, and only while still unfinished: a run that seemed stopped may have completed it.
+        ctx.catalog.update_backup(backup, if_status=UNFINISHED)
+    except RecordChangedError:
+        return
     # A storage that cannot be reached now must not keep every later run of the database from starting.
     backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.storages)]
-    ctx.catalog.update_backup(backup)
+    ctx.catalog.update_backup(backup, only=("locations", "warnings"))
     ctx.auditor.record(
         backup.created_by,
         AuditAction.CREATE,
