@@ -39,6 +39,7 @@ from shared.errors import BusyError, InvalidInputError, NotFoundError, StorageEr
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus, StorageKind, StorageLocation
 from shared.retention import RetentionPlan, RetentionPolicy, database_key, plan_retention
 from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS
+from shared.services.locking import Lease
 from shared.services.records import backup_change_lock, restore_using
 from shared.storage.base import Storage
 
@@ -46,8 +47,8 @@ _log = logging.getLogger("backup.cleanup")
 
 PAGE_SIZE = 500
 LOCK_NAME = "cleanup"
-LOCK_TTL = timedelta(hours=1)
-"""Longer than a function may run (60 minutes), so a lock outlives only a crashed run."""
+LOCK_TTL = timedelta(minutes=10)
+"""How soon a crashed cleanup's lock frees itself; a running cleanup's heartbeat keeps it, however long."""
 
 
 @dataclass(frozen=True)
@@ -103,17 +104,22 @@ class CleanupService:
         if dry_run:
             return CleanupResult(plan=self.plan(), dry_run=True)
         owner = f"cleanup-{uuid.uuid4().hex}"
-        if not self._catalog.acquire_lock(LOCK_NAME, owner, self._clock.now(), LOCK_TTL):
+        lease = Lease(self._catalog, self._clock, LOCK_NAME, owner, LOCK_TTL, "cleanup", "cleanup")
+        if not lease.take():
             raise BusyError("another cleanup is running; try again when it has finished")
         try:
-            return self._carry_out(actor, self.plan())
+            return self._carry_out(actor, self.plan(), lease)
         finally:
-            self._catalog.release_lock(LOCK_NAME, owner)
+            lease.release()
 
-    def _carry_out(self, actor: str, plan: RetentionPlan) -> CleanupResult:
+    def _carry_out(self, actor: str, plan: RetentionPlan, lease: Lease) -> CleanupResult:
         deleted: list[str] = []
         failures: list[CleanupFailure] = []
         for planned in plan.delete:
+            if not lease.renew():
+                stopped = f"this cleanup stopped: its lock was lost ({lease.lost}); another cleanup goes on"
+                failures.append(CleanupFailure(planned.id, stopped))
+                break
             with backup_change_lock(self._catalog, self._clock, planned.id, "cleanup") as held:
                 backup = self._still_to_delete(planned.id, plan) if held else None
                 if backup is None:

@@ -349,3 +349,28 @@ def test_a_second_cleanup_waits_its_turn_and_deletes_nothing(world: World) -> No
     assert world.service().run(actor="ops", dry_run=False).deleted == ["old"]
     # The run released its lock: another owner can take it now.
     assert world.catalog.acquire_lock(cleanup.LOCK_NAME, "next-run", NOW, timedelta(minutes=5))
+
+
+def test_a_cleanup_whose_lock_passed_to_another_stops_before_its_next_deletion(
+    world: World, tmp_path: Path
+) -> None:
+    world.add("newest", days(0))
+    for n in (3, 4, 5):
+        world.add(f"old{n}", days(n))
+    stolen: list[str] = []
+
+    def another_cleanup_takes_the_lapsed_lock(catalog: SQLiteCatalog) -> None:
+        if not stolen:
+            later = NOW + cleanup.LOCK_TTL + timedelta(seconds=1)
+            assert catalog.acquire_lock(cleanup.LOCK_NAME, "other-cleanup", later, cleanup.LOCK_TTL)
+            stolen.append("other-cleanup")
+
+    change_on_read(world, tmp_path, {f"old{n}": another_cleanup_takes_the_lapsed_lock for n in (3, 4, 5)})
+    result = world.service().run(actor="scheduler", dry_run=False)
+
+    assert stolen and len(result.deleted) == 1
+    [failure] = result.failures
+    assert "this cleanup stopped: its lock was lost (another cleanup has taken it)" in failure.error
+    assert sum(world.record_exists(f"old{n}") for n in (3, 4, 5)) == 2
+    taken_by_a_third = world.catalog.acquire_lock(cleanup.LOCK_NAME, "third", NOW, cleanup.LOCK_TTL)
+    assert not taken_by_a_third, "the stopped cleanup released the other cleanup's lock"
