@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 
-from shared.catalog.base import BackupFilter
+from shared.catalog.base import BackupFilter, Catalog
 from shared.catalog.paging import every_backup
 from shared.dburl import DatabaseURL
 from shared.errors import RecordChangedError
@@ -102,16 +102,14 @@ def _report_restore(ctx: ServiceContext, pre: Backup, actor: str) -> None:
             f"before; it is now protected, so retention keeps it. Check the database, and restore {pre.id} "
             "if it is incomplete."
         )
-        pre.is_protected = True
-        protected = f"protected: the restore of backup {restored} after it was interrupted"
-        pre.warnings = [*pre.warnings, protected]
+        protected: str | None = f"protected: the restore of backup {restored} after it was interrupted"
     else:
         error = (
             f"interrupted: the restore of backup {restored} into {pre.database.name!r} {_STOPPED} while it "
             f"took the pre-restore backup {pre.id}, before it changed the database. Start the restore again."
         )
-    pre.restoring = None
-    ctx.catalog.update_backup(pre)
+        protected = None
+    end_restore_mark(ctx.catalog, pre, protected)
     ctx.auditor.record(
         pre.created_by,
         AuditAction.RESTORE,
@@ -126,3 +124,16 @@ def _report_restore(ctx: ServiceContext, pre: Backup, actor: str) -> None:
         severity="ERROR",
     )
     ctx.notifier.send(restore_failed(pre.database, error, ctx.clock.now(), restored, pre.id))
+
+
+def end_restore_mark(catalog: Catalog, pre: Backup, protect_because: str | None = None) -> None:
+    """Clear the mark of `pre`'s restore, writing only that (others may have changed the record since `pre`
+    was read, e.g. protected it); with `protect_because`, protect `pre` in the same write and add that
+    warning to the ones stored now."""
+    pre.restoring = None
+    if protect_because is None:
+        catalog.update_backup(pre, only=("restoring",))
+        return
+    pre.is_protected = True
+    pre.warnings = [*catalog.get_backup(pre.id).warnings, protect_because]
+    catalog.update_backup(pre, only=("restoring", "is_protected", "warnings"))

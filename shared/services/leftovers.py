@@ -68,6 +68,14 @@ def discard_failed_uploads(
         return
     backup.warnings = [*backup.warnings, *problems]
     try:
-        ctx.catalog.update_backup(backup)
+        add_warnings(ctx, backup.id, problems)
     except Exception as exc:
         _log.error("backup %s: could not record %s: %s", backup.id, problems, redact(str(exc)))
+
+
+def add_warnings(ctx: ServiceContext, backup_id: str, warnings: list[str]) -> None:
+    """Add `warnings` to the stored record of `backup_id`, writing nothing else: others may have changed it
+    (protected it, added warnings of their own) since the caller read it."""
+    stored = ctx.catalog.get_backup(backup_id)
+    stored.warnings = [*stored.warnings, *warnings]
+    ctx.catalog.update_backup(stored, only=("warnings",))

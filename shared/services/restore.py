@@ -17,9 +17,19 @@ from shared.notify.base import restore_failed
 from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
-from shared.services.interrupted import settle_interrupted_runs
+from shared.services.interrupted import end_restore_mark, settle_interrupted_runs
 from shared.services.locking import DatabaseLock
-from shared.services.reading import counted, open_backup, require_completed, verify_backup_file
+from shared.services.reading import (
+    check_copy,
+    counted,
+    missing_file_error,
+    open_backup,
+    open_copy,
+    report_damaged_copies,
+    require_completed,
+    stored_copies,
+    verify_backup_file,
+)
 from shared.time_limit import Reserve
 
 _log = logging.getLogger("backup.restore")
@@ -77,7 +87,9 @@ class RestoreService:
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
             pre: Backup | None = None
             try:
-                verify_backup_file(ctx, backup, time_limit, _phase(RestorePhase.CHECK, phase_progress))
+                checking = _phase(RestorePhase.CHECK, phase_progress)
+                sound = verify_backup_file(ctx, backup, time_limit, checking)
+                report_damaged_copies(ctx, actor, backup, sound.damaged, sound.kind)
                 pre = self._backups.create_while_locked(
                     url,
                     actor,
@@ -87,7 +99,7 @@ class RestoreService:
                     time_limit=time_limit,
                     restoring=backup.id,
                 )
-                stored = open_backup(ctx, backup)
+                stored = open_backup(ctx, backup, sound.kind)
             except (Exception, KeyboardInterrupt) as exc:
                 if pre is not None:
                     _clear_mark_quietly(ctx.catalog, pre)
@@ -105,16 +117,16 @@ class RestoreService:
             # it back.
             reserve = put_back_reserve(pre.raw_size or 0, lambda: not engine.restores_in_one_transaction)
             sql = decompress_stream(counted(stored, _phase(RestorePhase.LOAD, phase_progress, progress)))
-            with _restoring(ctx.catalog, pre):
+            with _restoring(ctx.catalog, pre) as ending:
                 try:
                     engine.restore(lock.guard(time_limit.guard(sql, "the restore", reserve)))
                 # Ctrl-C on the command line is a failure like any other: the database is put back.
                 except (Exception, KeyboardInterrupt) as first:
                     unchanged = isinstance(first, RestoreError) and first.database_unchanged
-                    put_back_error = None if unchanged else self._put_back(pre, first, phase_progress)
+                    put_back_error = None if unchanged else self._put_back(pre, first, actor, phase_progress)
                     message = _failure_message(pre, first, unchanged, put_back_error)
                     if put_back_error is not None:
-                        _keep_for_hand_restore(pre, backup.id)
+                        ending.protect_because = _kept_for_hand_restore(backup.id)
                     audit.record(
                         actor,
                         AuditAction.RESTORE,
@@ -141,27 +153,55 @@ class RestoreService:
             return RestoreOutcome(backup, pre)
 
     def _put_back(
-        self, pre: Backup, first: BaseException, phase_progress: PhaseProgress | None
+        self, pre: Backup, first: BaseException, actor: str, phase_progress: PhaseProgress | None
     ) -> str | None:
         """Restore the pre-restore backup; None when that worked, else why not."""
-        if isinstance(first, LockLostError):
+        if _lock_lost(first):
             return "it was not tried, since another run may be working on the database now"
-        url = self._ctx.config.require_database()
-        progress = _phase(RestorePhase.PUT_BACK, phase_progress)
         try:
-            self._ctx.engine_factory(url).restore(
-                decompress_stream(counted(open_backup(self._ctx, pre), progress))
-            )
+            return self._put_back_from_a_sound_copy(pre, actor, _phase(RestorePhase.PUT_BACK, phase_progress))
         except Exception as second:
             return _sentence(second)
-        return None
+
+    def _put_back_from_a_sound_copy(
+        self, pre: Backup, actor: str, progress: ProgressCallback | None
+    ) -> str | None:
+        """Restore `pre` from its first copy; should that fail, the copy is read whole to check it, and a
+        damaged one is passed over for the next. None when a restore worked, else why none did."""
+        ctx = self._ctx
+        engine = ctx.engine_factory(ctx.config.require_database())
+        damaged: list[str] = []
+        for copy in stored_copies(ctx, pre):
+            try:
+                engine.restore(decompress_stream(counted(open_copy(pre, copy), progress)))
+            except Exception as failure:
+                note = check_copy(pre, copy)
+                if note is None:
+                    return "; ".join([*damaged, _sentence(failure)])
+                damaged.append(note)
+                continue
+            report_damaged_copies(ctx, actor, pre, damaged, copy.kind)
+            return None
+        return "; ".join(damaged) or _sentence(missing_file_error(pre))
 
 
-def _keep_for_hand_restore(pre: Backup, restored_id: str) -> None:
-    """Protect the pre-restore backup, the only copy of the database as it was, from retention (the
-    restore's mark is cleared, and this saved, when the restore ends)."""
-    pre.is_protected = True
-    pre.warnings = [*pre.warnings, f"protected: putting it back after the restore of {restored_id} failed"]
+def _kept_for_hand_restore(restored_id: str) -> str:
+    """The warning of a pre-restore backup protected from retention as the only copy of the database as it
+    was, since putting it back failed."""
+    return f"protected: putting it back after the restore of {restored_id} failed"
+
+
+def _lock_lost(error: BaseException) -> bool:
+    """Whether `error` is, or was caused by, the database's lock passing to another run (an engine may
+    wrap it, to say whether it changed the database)."""
+    seen: BaseException | None = error
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        if isinstance(seen, LockLostError):
+            return True
+        visited.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _failure_message(pre: Backup, first: BaseException, unchanged: bool, put_back_error: str | None) -> str:
@@ -180,27 +220,33 @@ def _failure_message(pre: Backup, first: BaseException, unchanged: bool, put_bac
     )
 
 
+@dataclass
+class _RestoreEnd:
+    protect_because: str | None = None
+    """Set when the pre-restore backup must be protected as the restore ends: the warning saying why."""
+
+
 @contextmanager
-def _restoring(catalog: Catalog, pre: Backup) -> Iterator[None]:
+def _restoring(catalog: Catalog, pre: Backup) -> Iterator[_RestoreEnd]:
     """Keep the pre-restore backup's mark, the restore under way, until it has ended either way; a mark
     left behind tells the next run on the database that this restore was interrupted."""
+    ending = _RestoreEnd()
     try:
-        yield
+        yield ending
     except Exception:
-        _clear_mark_quietly(catalog, pre)
+        _clear_mark_quietly(catalog, pre, ending.protect_because)
         raise
     except BaseException:
         raise  # stopped half-way (a second Ctrl-C, SystemExit): the mark stays for the next run to report
-    pre.restoring = None
-    catalog.update_backup(pre)
+    _clear_mark_quietly(catalog, pre)
 
 
-def _clear_mark_quietly(catalog: Catalog, pre: Backup) -> None:
-    """Clear the mark of a restore that failed, without hiding its error; a mark that stays is reported
-    by the next run as an interrupted restore, which is the safe mistake."""
-    pre.restoring = None
+def _clear_mark_quietly(catalog: Catalog, pre: Backup, protect_because: str | None = None) -> None:
+    """Clear the mark of a restore that ended (protecting the pre-restore backup, in the same write, when
+    `protect_because`), without hiding its outcome; a mark that stays is reported by the next run as an
+    interrupted restore, which protects the pre-restore backup: the safe mistake."""
     try:
-        catalog.update_backup(pre)
+        end_restore_mark(catalog, pre, protect_because)
     except Exception:
         _log.exception("could not record the end of the restore on pre-restore backup %s", pre.id)
 
