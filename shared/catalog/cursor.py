@@ -7,7 +7,7 @@ import binascii
 import json
 from datetime import datetime
 
-from shared.catalog.records import as_utc
+from shared.catalog.records import as_utc, check_backup_id
 from shared.errors import InvalidInputError
 
 _VERSION = 1
@@ -28,12 +28,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         payload = json.loads(raw)
         if not isinstance(payload, dict) or payload.get("v") != _VERSION:
             raise ValueError("unknown cursor version")
-        created_at = datetime.fromisoformat(payload["c"])
-        backup_id = payload["i"]
-        if created_at.tzinfo is None or not isinstance(backup_id, str) or not backup_id:
+        created_at_text, backup_id = payload["c"], payload["i"]
+        if not isinstance(created_at_text, str) or not isinstance(backup_id, str):
             raise ValueError("incomplete cursor")
-        return as_utc(created_at), backup_id
-    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        created_at = datetime.fromisoformat(created_at_text)
+        if created_at.tzinfo is None:
+            raise ValueError("incomplete cursor")
+        return as_utc(created_at), check_backup_id(backup_id)
+    except (
+        binascii.Error,
+        ValueError,
+        KeyError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        InvalidInputError,
+    ) as exc:
         raise InvalidInputError(
             "invalid cursor: pass back the next_cursor of a previous page unchanged"
         ) from exc

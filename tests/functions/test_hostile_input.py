@@ -19,8 +19,8 @@ from tests.infra.terraform_files import resource, single_block
 _BODY = b'{"protect": true}'
 
 
-def _forged_cursor(created_at: str) -> str:
-    payload = json.dumps({"v": 1, "c": created_at, "i": "x"}).encode()
+def _forged_cursor(created_at: object, backup_id: object = "x") -> str:
+    payload = json.dumps({"v": 1, "c": created_at, "i": backup_id}).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
@@ -55,6 +55,31 @@ def test_an_empty_body_needs_no_content_type(api: Api) -> None:
 @pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-10:00"])
 def test_a_forged_cursor_is_an_invalid_cursor(api: Api, created_at: str) -> None:
     answer = api.call("list_backups", "GET", query={"cursor": _forged_cursor(created_at)})
+
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["error"].startswith("invalid cursor")
+
+
+@pytest.mark.parametrize(
+    ("created_at", "backup_id"),
+    [
+        ("2026-01-01T00:00:00+00:00", "\ud800"),
+        ("2026-01-01T00:00:00+00:00", "a/b"),
+        ("2026-01-01T00:00:00+00:00", "__name__"),
+        ("2026-01-01T00:00:00+00:00", "x" * 201),
+        ("2026-01-01T00:00:00+00:00", 7),
+        (20260101, "x"),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_cursor_with_a_forged_id_is_an_invalid_cursor(
+    api: Api, created_at: object, backup_id: object, method: str
+) -> None:
+    cursor = _forged_cursor(created_at, backup_id)
+    if method == "GET":
+        answer = api.call("list_backups", "GET", query={"cursor": cursor})
+    else:
+        answer = api.call("list_backups", "POST", body={"cursor": cursor})
 
     assert answer.status_code == 400, answer.get_json()
     assert answer.get_json()["error"].startswith("invalid cursor")
