@@ -12,7 +12,7 @@ from functions import delete_backup
 from functions.http import Call, Endpoint, json_response, serve
 from functions.validation import Field
 from shared.errors import InvalidInputError
-from shared.models import BackupSettings, ScheduleFrequency
+from shared.models import AuditAction, BackupSettings, ScheduleFrequency
 from shared.retention import RetentionPolicy
 from shared.services.database_check import check_database
 from shared.services.drive_check import check_drive
@@ -38,7 +38,11 @@ SETTINGS_FIELDS = {
     "retention_daily": _retention("Daily backups to keep."),
     "retention_weekly": _retention("Weekly backups to keep."),
     "retention_monthly": _retention("Monthly backups to keep."),
-    "google_drive_enabled": Field("boolean", "Store backups on Google Drive."),
+    "google_drive_enabled": Field(
+        "boolean",
+        "Store backups on Google Drive as well (BACKUP_STORAGE=local,drive). A change that could not take "
+        "effect is refused (400) - to true with BACKUP_STORAGE=local, to false with drive.",
+    ),
     "google_drive_folder_id": Field("string", "Drive folder id.", nullable=True, max_length=200),
     "notification_emails": Field("array", "Who gets failure mails.", max_items=50, max_length=254),
     "drive_credentials": Field(
@@ -59,7 +63,8 @@ ENDPOINT = Endpoint(
             "action": Field(
                 "string",
                 "test_drive: try the Drive connection. test_database: check that the database can be reached "
-                "and fully backed up, and that a restore would start, changing nothing.",
+                "and fully backed up, and that a restore would start, changing nothing. Each test is "
+                "audited under its own name, with its outcome.",
                 required=True,
                 choices=("test_drive", "test_database"),
             )
@@ -102,6 +107,7 @@ def _may_delete_if_tightening(call: Call) -> Callable[[BackupSettings, BackupSet
 
 def _test_database(call: Call) -> flask.Response:
     check = check_database(call.runtime.context)
+    _audit_test(call, AuditAction.TEST_DATABASE, check.configured, check.ok, check.message)
     if not check.configured:
         raise InvalidInputError(check.message)
     return json_response(check.to_dict())
@@ -109,6 +115,14 @@ def _test_database(call: Call) -> flask.Response:
 
 def _test_drive(call: Call) -> flask.Response:
     check = check_drive(call.runtime.context)
+    _audit_test(call, AuditAction.TEST_DRIVE, check.configured, check.ok, check.message)
     if not check.configured:
         raise InvalidInputError(check.message)
     return json_response({"ok": check.ok, **check.to_dict()})
+
+
+def _audit_test(call: Call, action: AuditAction, configured: bool, ok: bool, message: str) -> None:
+    outcome = "passed" if ok else "failed" if configured else "not configured"
+    severity = "NOTICE" if ok else "WARNING"
+    details = {"outcome": outcome, "message": message}
+    call.runtime.context.auditor.record(call.actor, action, None, details, severity=severity)

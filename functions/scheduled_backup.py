@@ -25,6 +25,7 @@ from functions.validation import Field, RequestValidationError
 JOB_HEADER = "X-CloudScheduler-JobName"
 TIME_HEADER = "X-CloudScheduler-ScheduleTime"
 RETRY_HEADER = "X-CloudScheduler-RetryCount"
+SCHEDULER_HEADERS = (JOB_HEADER, TIME_HEADER, RETRY_HEADER)
 EARLIEST_SCHEDULE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_SCHEDULE_TIME = datetime(3000, 1, 1, tzinfo=UTC)
 SCHEDULER_JOB_FIELD = Field(
@@ -61,7 +62,11 @@ def handle(request: flask.Request) -> flask.Response:
     return serve(request, ENDPOINT, _run)
 
 
-def scheduled_run_from(call: Call, operation: str = "backup") -> ScheduledRun:
+def scheduled_run_from(
+    call: Call, operation: str = "backup", manual_run: str = "send run_key in the body for a manual run"
+) -> ScheduledRun:
+    """The run the Scheduler headers (or `run_key`) name; 400 naming each one missing or malformed.
+    `manual_run` says how the endpoint is called by hand instead."""
     headers = call.request.headers
     job, when, retry = headers.get(JOB_HEADER), headers.get(TIME_HEADER), headers.get(RETRY_HEADER)
     run_key = call.params.get("run_key")
@@ -72,7 +77,7 @@ def scheduled_run_from(call: Call, operation: str = "backup") -> ScheduledRun:
     elif not job or not when:
         for name, value in ((JOB_HEADER, job), (TIME_HEADER, when)):
             if not value:
-                errors[name] = "required (or send run_key in the body for a manual run)"
+                errors[name] = f"required (or {manual_run})"
     scheduled_for = _schedule_time(when, errors) if when else None
     retry_count = _retry_count(retry, errors) if retry is not None else None
     if job is not None and len(job) > 500:
@@ -135,6 +140,10 @@ def _run(call: Call) -> flask.Response:
     else:
         assert outcome.error is not None
         response = response_for_error(outcome.error, ENDPOINT.name)
-    response.headers["X-Backup-Attempt"] = str(outcome.attempt)
-    response.headers["X-Backup-Final-Attempt"] = "true" if outcome.final else "false"
+    return with_attempt_headers(response, outcome.attempt, outcome.final)
+
+
+def with_attempt_headers(response: flask.Response, attempt: int, final: bool) -> flask.Response:
+    response.headers["X-Backup-Attempt"] = str(attempt)
+    response.headers["X-Backup-Final-Attempt"] = "true" if final else "false"
     return response

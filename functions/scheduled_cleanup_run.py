@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from functions.scheduled_run import ScheduledRun, attempt_number, configured_database
 from shared.errors import BusyError
@@ -21,32 +22,42 @@ from shared.services.context import ServiceContext
 _log = logging.getLogger("backup.scheduled")
 
 
+@dataclass(frozen=True)
+class CleanupOutcome:
+    """What `clean()` returned, or what it raised (the run failed as a whole); either way the attempt's
+    number and whether it was the final one."""
+
+    result: CleanupResult | None
+    error: Exception | None
+    attempt: int
+    final: bool
+
+
 def run_scheduled_cleanup(
     ctx: ServiceContext,
     run: ScheduledRun | None,
     max_retries: int,
     clean: Callable[[], CleanupResult],
-) -> tuple[CleanupResult, int, bool]:
-    """The result of `clean()`, the attempt's number and whether it was the final one. Raises what
-    `clean` raises, after mailing it on the final attempt (not `BusyError`: another cleanup is running)."""
+) -> CleanupOutcome:
+    """Run `clean()`; a failure is mailed on the final attempt (not `BusyError`: another cleanup runs)."""
     owner = f"scheduled-cleanup-{uuid.uuid4().hex}"
     attempt = _attempt(ctx, run, owner)
     final = run is None or attempt > max_retries
     try:
         result = clean()
-    except BusyError:
+    except BusyError as exc:
         _finish(ctx, run, owner, succeeded=False)
-        raise
+        return CleanupOutcome(None, exc, attempt, final)
     except Exception as exc:
         _finish(ctx, run, owner, succeeded=False)
         _report(ctx, run, attempt, final, exc, {})
-        raise
+        return CleanupOutcome(None, exc, attempt, final)
     _finish(ctx, run, owner, succeeded=not result.failures)
     if result.failures:
         due = len(result.plan.delete)
         summary = f"{len(result.failures)} of {due} backups due for deletion could not be deleted"
         _report(ctx, run, attempt, final, summary, {f.backup_id: f.error for f in result.failures})
-    return result, attempt, final
+    return CleanupOutcome(result, None, attempt, final)
 
 
 def _attempt(ctx: ServiceContext, run: ScheduledRun | None, owner: str) -> int:

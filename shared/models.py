@@ -155,6 +155,8 @@ class AuditAction(StrEnum):
     SETTINGS_CHANGE = "settings_change"
     CLEANUP = "cleanup"
     ACCESS_DENIED = "access_denied"
+    TEST_DATABASE = "test_database"
+    TEST_DRIVE = "test_drive"
 
 
 @dataclass

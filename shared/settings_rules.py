@@ -13,7 +13,7 @@ from zoneinfo import available_timezones
 
 from shared.cron import cron_problem
 from shared.errors import ConfigurationError, InvalidInputError
-from shared.models import BackupSettings, ScheduleFrequency
+from shared.models import BackupSettings, ScheduleFrequency, StorageKind
 from shared.storage.drive_credentials import OAuthRefreshToken
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -88,6 +88,31 @@ def drive_credentials_problems(text: object) -> dict[str, str]:
         parse_drive_credentials(text)
     except ValueError as exc:
         return {"drive_credentials": str(exc)}
+    return {}
+
+
+def drive_switch_problems(
+    changes: Mapping[str, Any], current: BackupSettings, storage: tuple[StorageKind, ...]
+) -> dict[str, str]:
+    """`{"google_drive_enabled": why}` when the change could not take effect: only with `local,drive` does
+    the setting choose whether backups go to Drive (`storage` is `BACKUP_STORAGE`). Saving the `current`
+    value again is no change, so settings read and written back whole are accepted."""
+    if "google_drive_enabled" not in changes:
+        return {}
+    try:
+        enabled = _bool(changes["google_drive_enabled"])
+    except ValueError:
+        return {}  # `apply_changes` names the value
+    if enabled == current.google_drive_enabled:
+        return {}
+    configured = ",".join(str(kind) for kind in storage)
+    optional = "deploy with BACKUP_STORAGE=local,drive to make the Drive copy optional"
+    if enabled and StorageKind.DRIVE not in storage:
+        why = f"cannot be true: BACKUP_STORAGE is {configured}, so no backup goes to Drive; {optional}"
+        return {"google_drive_enabled": why}
+    if not enabled and storage == (StorageKind.DRIVE,):
+        why = f"cannot be false: BACKUP_STORAGE is drive, so every backup goes to Drive; {optional}"
+        return {"google_drive_enabled": why}
     return {}
 
 

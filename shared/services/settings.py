@@ -24,9 +24,15 @@ from typing import Any
 
 from shared.errors import BackupServiceError, BusyError, ConfigurationError
 from shared.models import AuditAction, BackupSettings, StorageKind
+from shared.notify.base import describe_error
 from shared.schedule_sync import JobMove, SchedulerJobs, ScheduleSyncError, moves_for
 from shared.services.context import ServiceContext
-from shared.settings_rules import SettingsValidationError, apply_changes, drive_credentials_problems
+from shared.settings_rules import (
+    SettingsValidationError,
+    apply_changes,
+    drive_credentials_problems,
+    drive_switch_problems,
+)
 
 _log = logging.getLogger("backup.settings")
 
@@ -62,7 +68,7 @@ class SettingsService:
             moves = moves_for(self._jobs, updated)
             self._apply(moves, updated, drive_credentials)
             self._audit(actor, current, updated, changes, moves, drive_credentials)
-        return updated
+            return self._stored(updated)
 
     @contextmanager
     def _save_lock(self) -> Iterator[None]:
@@ -85,6 +91,7 @@ class SettingsService:
         if drive_credentials is not None and ctx.secrets is None:
             raise ConfigurationError("no secrets store is configured, so Drive credentials cannot be saved")
         problems = drive_credentials_problems(drive_credentials) if drive_credentials is not None else {}
+        problems.update(drive_switch_problems(changes, current, ctx.config.storage_targets))
         try:
             updated = apply_changes(current, changes)
         except SettingsValidationError as exc:
@@ -140,6 +147,15 @@ class SettingsService:
             key = "schedule" if move.job == "backup" else f"{move.job}_schedule"
             details[key] = asdict(move.after)
         self._ctx.auditor.record(actor, AuditAction.SETTINGS_CHANGE, None, details)
+
+    def _stored(self, saved: BackupSettings) -> BackupSettings:
+        """The settings as the catalog stored them (it stamps `updated_at` itself), so the answer matches
+        what GET shows; `saved` if they cannot be read back, since the save itself succeeded."""
+        try:
+            return self._ctx.catalog.get_settings()
+        except Exception as exc:
+            _log.warning("settings were saved but could not be read back: %s", describe_error(exc))
+            return saved
 
     def _put_back(self, started: list[JobMove], cause: Exception) -> None:
         """Every job that was (or may have been) changed back to how it was, the last one first."""

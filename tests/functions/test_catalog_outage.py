@@ -21,7 +21,7 @@ from tests.emulators.firestore import PROJECT
 from tests.fakes.certs_server import CertsServer
 from tests.fakes.scheduler_server import FakeCloudScheduler
 from tests.fakes.tcp_proxy import CuttableProxy
-from tests.functions.conftest import Api, client_for, make_api
+from tests.functions.conftest import SCHEDULER_SA, Api, client_for, make_api
 from tests.functions.test_scheduled_properties import MAX_RETRIES, attempt
 from tests.notify.test_recipients_in_an_outage import proxy as proxy
 
@@ -58,6 +58,20 @@ def test_a_scheduled_run_without_a_catalog_is_unavailable_and_its_last_attempt_m
     assert last.status_code == 503 and last.headers["X-Backup-Final-Attempt"] == "true"
     [mail] = cut_off.notifier.sent
     assert f"{UNANSWERED} reading the settings" in mail.error
+
+
+def test_a_scheduled_cleanup_without_a_catalog_is_unavailable_with_the_attempt_headers(cut_off: Api) -> None:
+    headers = {
+        "X-CloudScheduler-JobName": "database-cleanup",
+        "X-CloudScheduler-ScheduleTime": "2026-11-28T03:30:00Z",
+        "X-CloudScheduler-RetryCount": str(MAX_RETRIES),
+    }
+    answer = cut_off.call("scheduled_cleanup", headers=headers, as_=SCHEDULER_SA)
+
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.headers["Retry-After"] == "30" and UNANSWERED in answer.get_json()["error"]
+    assert answer.headers["X-Backup-Attempt"] == str(MAX_RETRIES + 1)
+    assert answer.headers["X-Backup-Final-Attempt"] == "true"
 
 
 def test_an_instance_that_starts_while_the_catalog_is_unreachable_still_counts_scheduled_attempts(

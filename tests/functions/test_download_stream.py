@@ -15,6 +15,7 @@ import functions_framework
 import pytest
 from werkzeug.serving import make_server
 
+from shared.models import AuditAction
 from tests.functions.conftest import ROOT, Api
 from tests.sample_data import add_incompressible_rows
 
@@ -39,6 +40,11 @@ def _get(api: Api, port: int, backup_id: str) -> http.client.HTTPResponse:
     return connection.getresponse()
 
 
+def _downloads(api: Api) -> list[dict[str, object]]:
+    """The details of the download entries, oldest first."""
+    return [log.details for log in reversed(api.logs()) if log.action is AuditAction.DOWNLOAD]
+
+
 def _made(api: Api) -> dict[str, object]:
     created = api.call("create_backup")
     assert created.status_code == 201, created.get_json()
@@ -55,6 +61,10 @@ def test_a_download_is_streamed_in_chunks_with_its_size_and_checksum(api: Api) -
     assert answer.getheader("Transfer-Encoding") == "chunked" and answer.getheader("Content-Length") is None
     assert int(answer.getheader("X-Backup-Size") or -1) == backup["file_size"] == len(body)
     assert hashlib.sha256(body).hexdigest() == answer.getheader("X-Backup-SHA256") == backup["sha256"]
+    assert _downloads(api) == [
+        {"outcome": "started", "file_size": backup["file_size"]},
+        {"outcome": "completed", "bytes_sent": len(body)},
+    ]
 
 
 def _damage(api: Api, backup: dict[str, object]) -> None:
@@ -73,6 +83,9 @@ def test_a_damaged_file_of_one_chunk_is_an_error_response(api: Api) -> None:
         error = json.loads(answer.read())["error"]
     assert answer.status == 500
     assert f"the stored file of backup {backup['id']} is damaged" in error
+    [entry] = _downloads(api)  # no bytes were sent, so it never started
+    assert entry["outcome"] == "failed" and entry["bytes_sent"] == 0
+    assert f"the stored file of backup {backup['id']} is damaged" in str(entry["error"])
 
 
 def test_a_damaged_file_of_many_chunks_breaks_the_stream_short_of_its_size(api: Api) -> None:
@@ -87,3 +100,7 @@ def test_a_damaged_file_of_many_chunks_breaks_the_stream_short_of_its_size(api: 
             answer.read()
     # and short of its size: the chunk that would complete it is never sent
     assert len(broken.value.partial) < int(answer.getheader("X-Backup-Size") or 0)
+    started, failed = _downloads(api)
+    assert started["outcome"] == "started"
+    assert failed["outcome"] == "failed" and "is damaged" in str(failed["error"])
+    assert 0 < int(str(failed["bytes_sent"])) < int(str(backup["file_size"]))

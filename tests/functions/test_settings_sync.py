@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from werkzeug.test import TestResponse
 
 from functions import runtime
 from shared.config import Config
@@ -23,6 +24,7 @@ from tests.fakes.drive_fixtures import drive_fake as drive_fake
 from tests.fakes.drive_server import DriveFake
 from tests.fakes.scheduler_server import FakeCloudScheduler
 from tests.functions.conftest import JOB, Api, make_api
+from tests.functions.test_scheduled_skip import world as world
 
 CHANGE = {"schedule_enabled": True, "schedule_time": "04:30", "time_zone": "Asia/Tokyo"}
 CREDENTIALS = json.dumps({"client_id": "cid", "client_secret": "very-secret-value", "refresh_token": "rt-42"})
@@ -32,6 +34,11 @@ RETENTION_OFF = {"retention_daily": 0, "retention_weekly": 0, "retention_monthly
 
 def _settings_changes(api: Api) -> int:
     return sum(log.action is AuditAction.SETTINGS_CHANGE for log in api.logs())
+
+
+def _tests_audited(api: Api, action: AuditAction) -> list[str]:
+    """The outcome of each audited test, oldest first."""
+    return [str(log.details["outcome"]) for log in reversed(api.logs()) if log.action is action]
 
 
 def test_scheduler_failure_saves_nothing(api: Api, scheduler: FakeCloudScheduler) -> None:
@@ -46,6 +53,15 @@ def test_scheduler_failure_saves_nothing(api: Api, scheduler: FakeCloudScheduler
         job = scheduler.job(JOB)
         assert (job["schedule"], job["timeZone"], job["state"]) == ("0 2 * * *", "UTC", "PAUSED"), verb
     assert _settings_changes(api) == 0
+
+
+def test_a_save_answers_the_settings_as_stored(world: Api) -> None:
+    answer = world.call("backup_settings", "PUT", body=CHANGE)
+    assert answer.status_code == 200, answer.get_json()
+
+    shown = world.call("backup_settings", "GET").get_json()["settings"]
+    assert answer.get_json()["settings"] == shown
+    assert shown["updated_at"] is not None and shown["time_zone"] == "Asia/Tokyo"
 
 
 def test_missing_job_is_named_in_the_error(api: Api, scheduler: FakeCloudScheduler) -> None:
@@ -86,6 +102,7 @@ def test_secret_failure_puts_the_job_back(
 def test_test_drive_without_drive_is_a_clear_400(api: Api) -> None:
     answer = api.call("backup_settings", "POST", body={"action": "test_drive"})
     assert answer.status_code == 400 and "Drive" in answer.get_json()["error"]
+    assert _tests_audited(api, AuditAction.TEST_DRIVE) == ["not configured"]
 
 
 def test_test_database_checks_the_database_and_takes_no_backup(api: Api) -> None:
@@ -94,6 +111,9 @@ def test_test_database_checks_the_database_and_takes_no_backup(api: Api) -> None
     found = answer.get_json()
     assert found["ok"] is True and found["restore_ok"] is True and found["engine"] == "mysql"
     assert api.call("list_backups").get_json()["backups"] == []
+    [entry] = [log for log in api.logs() if log.action is AuditAction.TEST_DATABASE]
+    assert entry.actor == "ops@example.com"
+    assert entry.details == {"outcome": "passed", "message": found["message"]}
 
 
 def test_test_database_names_the_grant_a_backup_user_lacks(
@@ -104,6 +124,7 @@ def test_test_database_names_the_grant_a_backup_user_lacks(
         api = make_api(tmp_path / "home", mysql_db, certs, scheduler, extra={"BACKUP_DATABASE_URL": url})
         try:
             answer = api.call("backup_settings", "POST", body={"action": "test_database"})
+            audited = [log.details for log in api.logs() if log.action is AuditAction.TEST_DATABASE]
         finally:
             runtime.reset()
     assert answer.status_code == 200, answer.get_json()
@@ -111,6 +132,8 @@ def test_test_database_names_the_grant_a_backup_user_lacks(
     assert found["ok"] is False and found["restore_ok"] is None  # the backup check failed first
     assert f"GRANT EVENT ON `{mysql_db.database}`.* TO '{user}'@'%';" in found["message"]
     assert password not in json.dumps(found)
+    assert audited == [{"outcome": "failed", "message": found["message"]}]
+    assert password not in json.dumps(audited)
 
 
 # --- the cleanup job ---------------------------------------------------------------------------------
@@ -258,27 +281,37 @@ def _oauth(fake: DriveFake, refresh_token: str | None = None) -> str:
 
 
 @pytest.fixture
-def drive_api(
+def with_drive(
     tmp_path: Path,
     mysql_db: DatabaseURL,
     certs: CertsServer,
     scheduler: FakeCloudScheduler,
     drive_fake: DriveFake,
-) -> Iterator[Api]:
-    """`local,drive` with Drive switched off in the settings, the refresh token in the secrets folder."""
-    drive_fake.reset()
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "drive-oauth").write_text(_oauth(drive_fake))
-    extra = {
-        "BACKUP_STORAGE": "local,drive",
-        "BACKUP_DRIVE_CREDENTIALS": "oauth",
-        "BACKUP_DRIVE_ENDPOINT": drive_fake.api_endpoint,
-        "BACKUP_DRIVE_CA_CERTS": str(drive_fake.tls.cert_path),
-        "BACKUP_DRIVE_FOLDER_ID": drive_fake.add_folder("fallback"),
-    }
-    yield make_api(home, mysql_db, certs, scheduler, extra=extra)
+) -> Iterator[Callable[[str], Api]]:
+    """Makes the functions with `BACKUP_STORAGE` as given (Drive in it), Drive switched off in the
+    settings, the refresh token in the secrets folder."""
+
+    def make(storage: str) -> Api:
+        drive_fake.reset()
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / "drive-oauth").write_text(_oauth(drive_fake))
+        extra = {
+            "BACKUP_STORAGE": storage,
+            "BACKUP_DRIVE_CREDENTIALS": "oauth",
+            "BACKUP_DRIVE_ENDPOINT": drive_fake.api_endpoint,
+            "BACKUP_DRIVE_CA_CERTS": str(drive_fake.tls.cert_path),
+            "BACKUP_DRIVE_FOLDER_ID": drive_fake.add_folder("fallback"),
+        }
+        return make_api(home, mysql_db, certs, scheduler, extra=extra)
+
+    yield make
     runtime.reset()
+
+
+@pytest.fixture
+def drive_api(with_drive: Callable[[str], Api]) -> Api:
+    return with_drive("local,drive")
 
 
 def _test_drive(api: Api) -> dict[str, object]:
@@ -304,6 +337,7 @@ def test_drive_settings_take_effect_in_the_saving_instance(drive_api: Api, drive
     assert drive_api.call("backup_settings", "PUT", body={"drive_credentials": revoked}).status_code == 200
     check = _test_drive(drive_api)
     assert check["reachable"] is False and "refresh token" in str(check["message"])
+    assert _tests_audited(drive_api, AuditAction.TEST_DRIVE) == ["passed", "passed", "failed"]
 
 
 def test_drive_settings_take_effect_in_other_instances(drive_api: Api, drive_fake: DriveFake) -> None:
@@ -327,3 +361,36 @@ def test_clearing_the_only_drive_folder_is_refused(drive_api: Api, drive_fake: D
     assert answer.status_code == 400, answer.get_json()
     assert "BACKUP_DRIVE_FOLDER_ID" in answer.get_json()["fields"]["google_drive_folder_id"]
     assert _test_drive(drive_api)["reachable"] is True  # the next cold start would still work
+
+
+def _drive_switch(api: Api, enabled: bool, folder: str) -> TestResponse:
+    return api.call(
+        "backup_settings", "PUT", body={"google_drive_enabled": enabled, "google_drive_folder_id": folder}
+    )
+
+
+def test_turning_drive_on_without_drive_in_the_storage_is_refused(api: Api) -> None:
+    before = api.runtime.context.catalog.get_settings()
+    answer = _drive_switch(api, True, "a-folder-id-0123")
+
+    assert answer.status_code == 400, answer.get_json()
+    message = answer.get_json()["fields"]["google_drive_enabled"]
+    assert "BACKUP_STORAGE is local" in message and "local,drive" in message
+    assert api.runtime.context.catalog.get_settings() == before and _settings_changes(api) == 0
+    assert _drive_switch(api, False, "a-folder-id-0123").status_code == 200
+
+
+def test_turning_drive_off_when_it_is_the_only_storage_is_refused(
+    with_drive: Callable[[str], Api], drive_fake: DriveFake
+) -> None:
+    drive_only_api = with_drive("drive")
+    folder = drive_fake.add_folder("chosen")
+    assert _drive_switch(drive_only_api, False, folder).status_code == 200, "the stored value again"
+    assert _drive_switch(drive_only_api, True, folder).status_code == 200
+    changes = _settings_changes(drive_only_api)
+    answer = _drive_switch(drive_only_api, False, folder)
+
+    assert answer.status_code == 400, answer.get_json()
+    message = answer.get_json()["fields"]["google_drive_enabled"]
+    assert "BACKUP_STORAGE is drive" in message and "local,drive" in message
+    assert _settings_changes(drive_only_api) == changes

@@ -34,9 +34,11 @@ def test_property_8_download_returns_valid_file(backups: BackupService, context:
     data = b"".join(chunks)
     assert hashlib.sha256(data).hexdigest() == backup.sha256 and len(data) == backup.file_size
     assert b"CREATE TABLE" in b"".join(decompress_stream([data]))
-    assert [
-        log.actor for log in context.catalog.list_logs(backup.id) if log.action is AuditAction.DOWNLOAD
-    ] == ["carol"]
+    downloads = [log for log in context.catalog.list_logs(backup.id) if log.action is AuditAction.DOWNLOAD]
+    assert [(log.actor, log.details["outcome"]) for log in downloads] == [
+        ("carol", "completed"),
+        ("carol", "started"),
+    ]
 
 
 def test_download_of_a_damaged_file_fails_at_the_end(backups: BackupService, context: ServiceContext) -> None:
