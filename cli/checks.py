@@ -7,18 +7,10 @@ from typing import Any, Protocol
 
 from cli.app import Result
 from cli.exit_codes import EXIT_FAILED, EXIT_USAGE
+from shared.services.check_audit import Check as AuditedCheck
 
 
-class Check(Protocol):
-    @property
-    def ok(self) -> bool: ...
-
-    @property
-    def configured(self) -> bool: ...
-
-    @property
-    def message(self) -> str: ...
-
+class Check(AuditedCheck, Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 

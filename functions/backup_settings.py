@@ -14,6 +14,7 @@ from functions.validation import Field
 from shared.errors import InvalidInputError
 from shared.models import AuditAction, BackupSettings, ScheduleFrequency
 from shared.retention import RetentionPolicy
+from shared.services.check_audit import record_check
 from shared.services.database_check import check_database
 from shared.services.drive_check import check_drive
 from shared.services.settings import SettingsService
@@ -107,7 +108,7 @@ def _may_delete_if_tightening(call: Call) -> Callable[[BackupSettings, BackupSet
 
 def _test_database(call: Call) -> flask.Response:
     check = check_database(call.runtime.context)
-    _audit_test(call, AuditAction.TEST_DATABASE, check.configured, check.ok, check.message)
+    record_check(call.runtime.context, call.actor, AuditAction.TEST_DATABASE, check)
     if not check.configured:
         raise InvalidInputError(check.message)
     return json_response(check.to_dict())
@@ -115,14 +116,7 @@ def _test_database(call: Call) -> flask.Response:
 
 def _test_drive(call: Call) -> flask.Response:
     check = check_drive(call.runtime.context)
-    _audit_test(call, AuditAction.TEST_DRIVE, check.configured, check.ok, check.message)
+    record_check(call.runtime.context, call.actor, AuditAction.TEST_DRIVE, check)
     if not check.configured:
         raise InvalidInputError(check.message)
     return json_response({"ok": check.ok, **check.to_dict()})
-
-
-def _audit_test(call: Call, action: AuditAction, configured: bool, ok: bool, message: str) -> None:
-    outcome = "passed" if ok else "failed" if configured else "not configured"
-    severity = "NOTICE" if ok else "WARNING"
-    details = {"outcome": outcome, "message": message}
-    call.runtime.context.auditor.record(call.actor, action, None, details, severity=severity)

@@ -6,6 +6,8 @@ import argparse
 
 from cli.app import App, Result
 from cli.checks import check_result
+from shared.models import AuditAction
+from shared.services.check_audit import record_check
 from shared.services.database_check import check_database
 
 
@@ -19,4 +21,6 @@ def register(
 
 
 def run(args: argparse.Namespace, app: App) -> Result:
-    return check_result(check_database(app.context))
+    check = check_database(app.context)
+    record_check(app.context, app.actor, AuditAction.TEST_DATABASE, check)
+    return check_result(check)

@@ -6,6 +6,8 @@ import argparse
 
 from cli.app import App, Result
 from cli.checks import check_result
+from shared.models import AuditAction
+from shared.services.check_audit import record_check
 from shared.services.drive_check import check_drive
 
 
@@ -17,4 +19,6 @@ def register(
 
 
 def run(args: argparse.Namespace, app: App) -> Result:
-    return check_result(check_drive(app.context))
+    check = check_drive(app.context)
+    record_check(app.context, app.actor, AuditAction.TEST_DRIVE, check)
+    return check_result(check)

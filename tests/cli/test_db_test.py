@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 
+from shared.catalog.sqlite import SQLiteCatalog
 from shared.dburl import DatabaseURL
+from shared.models import AuditAction
 from tests.cli.running import Cli
 from tests.databases import fresh_postgres_database, limited_user
 
@@ -74,3 +77,12 @@ def test_no_database_configured_is_a_usage_error(tmp_path: Path) -> None:
     run = Cli(env)("db-test")
     assert run.code == 2
     assert "set BACKUP_DATABASE_URL" in run.stderr
+
+
+def test_each_check_is_audited_with_its_outcome(cli: Cli) -> None:
+    assert cli("db-test").code == 0
+    assert cli("drive-test").code == 2
+    logs = SQLiteCatalog(cli.home / "catalog.sqlite3").list_logs()
+    found = {log.action: log.details["outcome"] for log in logs}
+    assert found == {AuditAction.TEST_DATABASE: "passed", AuditAction.TEST_DRIVE: "not configured"}
+    assert {log.actor for log in logs} == {getpass.getuser()}
