@@ -162,6 +162,8 @@ class RestoreService:
             return self._put_back_from_a_sound_copy(pre, actor, _phase(RestorePhase.PUT_BACK, phase_progress))
         except Exception as second:
             return _sentence(second)
+        except KeyboardInterrupt as stopped:  # a second Ctrl-C: the failure is still protected and reported
+            return f"putting it back was stopped, {_sentence(stopped)}"
 
     def _put_back_from_a_sound_copy(
         self, pre: Backup, actor: str, progress: ProgressCallback | None

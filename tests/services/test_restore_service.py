@@ -15,12 +15,14 @@ from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import ChecksumMismatchError, InvalidInputError, RestoreError
 from shared.models import AuditAction, BackupSource, BackupStatus, StorageKind
+from shared.notify.base import NotificationKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.importer import ImportService
-from shared.services.restore import RestoreService
+from shared.services.restore import RestorePhase, RestoreService
 from shared.wiring import build_context
-from tests.databases import fresh_postgres_database, mysql_admin, postgres_admin
+from tests.databases import fresh_mysql_database, fresh_postgres_database, mysql_admin, postgres_admin
+from tests.functions.conftest import RecordingNotifier
 from tests.open_transactions import transaction_reading
 from tests.sample_data import execute, fingerprint, load_sample
 
@@ -237,3 +239,29 @@ def test_a_restore_held_up_by_an_open_transaction_changes_nothing_and_puts_nothi
     assert fingerprint(db_url) == before
     [failed] = [log for log in context.catalog.list_logs(backup.id) if log.details.get("outcome") == "failed"]
     assert failed.details["put_back"] is False
+
+
+def test_a_put_back_stopped_by_a_second_ctrl_c_protects_and_reports_the_pre_restore_backup(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    with fresh_mysql_database("svcstop") as url:
+        load_sample(url)
+        context = build_context(Config(database_url=url, home=tmp_path / "home"), clock)
+        notifier = RecordingNotifier()
+        context.notifier = notifier
+        broken = ImportService(context).import_file(_broken_dump(url, tmp_path), "alice")
+
+        def stopped_while_putting_back(phase: RestorePhase, read: int, stored: int) -> None:
+            if phase is RestorePhase.PUT_BACK:
+                raise KeyboardInterrupt
+
+        restores = RestoreService(context, BackupService(context))
+        with pytest.raises(RestoreError) as info:
+            restores.restore(broken.id, "alice", phase_progress=stopped_while_putting_back)
+    message = str(info.value)
+    assert "could NOT be put back: putting it back was stopped, interrupted from the keyboard" in message
+    [pre] = context.catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    assert pre.is_protected and pre.restoring is None
+    [failed] = [log for log in context.catalog.list_logs(broken.id) if log.details.get("outcome") == "failed"]
+    assert failed.details["database_as_before"] is False
+    assert [mail.kind for mail in notifier.sent] == [NotificationKind.RESTORE_FAILED]
