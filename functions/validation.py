@@ -106,12 +106,16 @@ def _require_json_media_type(content_type: str) -> None:
 
 def _decode_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        text = raw.decode("utf-8-sig")  # json.loads would also take UTF-16 and UTF-32 bytes
+    except UnicodeDecodeError:
+        raise RequestValidationError({"body": "is not UTF-8"}, "request body must be UTF-8 JSON") from None
+    try:
+        return json.loads(text)
     except RecursionError:
         raise RequestValidationError(
             {"body": "is nested too deeply"}, "request body is not usable JSON"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except json.JSONDecodeError:
         raise RequestValidationError({"body": "is not valid JSON"}, "request body is not JSON") from None
     except ValueError:  # what is left: an integer literal beyond Python's digit limit
         raise RequestValidationError(

@@ -47,6 +47,22 @@ def test_a_json_body_may_name_its_charset(api: Api, content_type: str) -> None:
     assert answer.get_json()["backup"]["is_protected"] is True
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "latin-1"])
+def test_a_json_body_that_is_not_utf_8_is_refused_and_changes_nothing(api: Api, encoding: str) -> None:
+    body = '{"protect": true, "note": "caf\u00e9"}'.encode(encoding)
+    answer = api.call("create_backup", raw=body, headers={"Content-Type": "application/json"})
+
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["fields"] == {"body": "is not UTF-8"}
+    assert api.call("list_backups", "GET").get_json()["backups"] == []
+
+
+def test_a_json_body_may_start_with_a_byte_order_mark(api: Api) -> None:
+    with_bom = b"\xef\xbb\xbf" + _BODY
+    answer = api.call("create_backup", raw=with_bom, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 201, answer.get_json()
+
+
 def test_an_empty_body_needs_no_content_type(api: Api) -> None:
     assert api.call("create_backup").status_code == 201
     assert api.call("create_backup", raw=b"", headers={"Content-Type": "text/plain"}).status_code == 201
