@@ -19,9 +19,11 @@ import flask
 
 from functions import runtime
 from functions.validation import (
+    MAX_BODY_BYTES,
     Fields,
     RequestValidationError,
     UnsupportedMediaTypeError,
+    body_too_large,
     has_body,
     parse_body,
     parse_query,
@@ -126,7 +128,7 @@ def unavailable_response(exc: ServiceUnavailableError, operation: str) -> flask.
 
 
 def _params(request: flask.Request, fields: Fields) -> dict[str, Any]:
-    raw = request.get_data(cache=True)
+    raw = _body_up_to_the_limit(request)
     if request.method == "GET":
         if has_body(raw):
             raise RequestValidationError(
@@ -140,6 +142,14 @@ def _params(request: flask.Request, fields: Fields) -> dict[str, Any]:
             {name: "not accepted in the query string; send it in the JSON body" for name in request.args}
         )
     return parse_body(raw, fields, request.headers.get("Content-Type", ""))
+
+
+def _body_up_to_the_limit(request: flask.Request) -> bytes:
+    """The body, read no further than one byte past `MAX_BODY_BYTES` (which `parse_body` refuses)."""
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise body_too_large()
+    return request.stream.read(MAX_BODY_BYTES + 1)
 
 
 def response_for_error(exc: Exception, operation: str) -> flask.Response:

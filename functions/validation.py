@@ -72,14 +72,16 @@ def has_body(raw: bytes) -> bool:
     return bool(raw.strip())
 
 
+def body_too_large() -> RequestValidationError:
+    return RequestValidationError({"body": f"larger than {MAX_BODY_BYTES} bytes"}, "request body too large")
+
+
 def parse_body(raw: bytes, fields: Fields, content_type: str) -> dict[str, Any]:
     """A JSON object (an empty body counts as `{}`) with only the declared fields, each checked.
 
     A non-empty body must be declared `application/json` (a `charset` only as UTF-8)."""
     if len(raw) > MAX_BODY_BYTES:
-        raise RequestValidationError(
-            {"body": f"larger than {MAX_BODY_BYTES} bytes"}, "request body too large"
-        )
+        raise body_too_large()
     if not has_body(raw):
         return _check({}, (), fields, {})
     _require_json_media_type(content_type)

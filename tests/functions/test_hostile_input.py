@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from functions.http import error_response
+from functions.validation import MAX_BODY_BYTES
 from shared.models import DatabaseInfo
 from shared.notify.base import scheduled_backup_failed
 from tests.functions.conftest import JOB, SCHEDULER_SA, Api
@@ -61,6 +62,21 @@ def test_a_json_body_may_start_with_a_byte_order_mark(api: Api) -> None:
     with_bom = b"\xef\xbb\xbf" + _BODY
     answer = api.call("create_backup", raw=with_bom, headers={"Content-Type": "application/json"})
     assert answer.status_code == 201, answer.get_json()
+
+
+def test_a_body_over_64_kib_is_refused_before_it_is_read_whole(api: Api) -> None:
+    at_the_limit = _BODY + b" " * (MAX_BODY_BYTES - len(_BODY))
+    json_type = {"Content-Type": "application/json"}
+    assert api.call("create_backup", raw=at_the_limit, headers=json_type).status_code == 201
+    for method in ("POST", "GET"):
+        answer = api.call(
+            "create_backup" if method == "POST" else "list_backups",
+            method,
+            raw=at_the_limit + b" ",
+            headers=json_type,
+        )
+        assert answer.status_code == 400, answer.get_json()
+        assert answer.get_json()["fields"] == {"body": f"larger than {MAX_BODY_BYTES} bytes"}
 
 
 def test_an_empty_body_needs_no_content_type(api: Api) -> None:
