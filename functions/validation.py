@@ -108,7 +108,9 @@ def _require_json_media_type(content_type: str) -> None:
 
 def _decode_json(raw: bytes) -> Any:
     try:
-        text = raw.decode("utf-8-sig")  # json.loads would also take UTF-16 and UTF-32 bytes
+        # json.loads would also take UTF-16 and UTF-32 bytes; an encoded lone surrogate is let through
+        # here so that `_refuse_lone_surrogates` names its field.
+        text = raw.decode("utf-8-sig", "surrogatepass")
     except UnicodeDecodeError:
         raise RequestValidationError({"body": "is not UTF-8"}, "request body must be UTF-8 JSON") from None
     try:
