@@ -176,5 +176,5 @@ def response_for_error(exc: Exception, operation: str) -> flask.Response:
     if isinstance(exc, BackupServiceError):
         _log.error("%s failed (reference %s): %s", operation, reference, redact(str(exc)))
         return error_response(f"{redact(str(exc))} (reference {reference})", 500)
-    _log.exception("%s failed unexpectedly (reference %s)", operation, reference)
+    _log.error("%s failed unexpectedly (reference %s)", operation, reference, exc_info=exc)
     return error_response(f"internal error; the function's log has the details (reference {reference})", 500)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.http import error_response
+from functions.http import error_response, response_for_error
 from functions.validation import MAX_BODY_BYTES
 from shared.models import DatabaseInfo
 from shared.notify.base import scheduled_backup_failed
@@ -172,3 +172,12 @@ def test_the_scheduled_failure_mail_can_be_built_for_any_schedule_time(
     mail = scheduled_backup_failed(database, "dump failed", datetime.now(UTC), moment, attempts=4)
 
     assert mail.facts["scheduled for"] == shown
+
+
+def test_an_unexpected_error_is_logged_with_its_cause_wherever_it_is_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer = response_for_error(ZeroDivisionError("the cause"), "create_backup")  # outside any `except`
+    assert answer.status_code == 500
+    [logged] = [record for record in caplog.records if "failed unexpectedly" in record.getMessage()]
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], ZeroDivisionError)
