@@ -122,7 +122,8 @@ def run_key_for(
 def _run(call: Call) -> flask.Response:
     run = scheduled_run_from(call)
     ctx = call.runtime.context
-    outcome = run_scheduled_backup(ctx, run, call.actor, call.runtime.config.scheduler.max_retries)
+    scheduler = call.runtime.config.scheduler
+    outcome = run_scheduled_backup(ctx, run, call.actor, scheduler.max_retries, scheduler.backoff)
     if outcome.state == "completed":
         assert outcome.backup is not None
         return json_response({"status": "completed", "backup": outcome.backup.to_dict()}, 201)

@@ -45,9 +45,13 @@ def handle(request: flask.Request) -> flask.Response:
 
 
 def _run(call: Call) -> flask.Response:
-    max_retries = call.runtime.config.scheduler.max_retries
+    scheduler = call.runtime.config.scheduler
     outcome = run_scheduled_cleanup(
-        call.runtime.context, _scheduled_run(call), max_retries, lambda: run_cleanup(call, dry_run=False)
+        call.runtime.context,
+        _scheduled_run(call),
+        scheduler.max_retries,
+        lambda: run_cleanup(call, dry_run=False),
+        scheduler.backoff,
     )
     if outcome.result is not None:
         response = cleanup_response(outcome.result)

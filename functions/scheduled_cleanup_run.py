@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from functions.scheduled_run import ScheduledRun, attempt_number, configured_database
+from functions.scheduled_run import ScheduledRun, attempt_number, configured_database, uncounted_attempt
 from shared.errors import BusyError
 from shared.notify.base import describe_error, scheduled_cleanup_failed
+from shared.scheduler_retries import TERRAFORM_DEFAULT, RetryBackoff
 from shared.services.cleanup import CleanupResult
 from shared.services.context import ServiceContext
 
@@ -38,10 +39,11 @@ def run_scheduled_cleanup(
     run: ScheduledRun | None,
     max_retries: int,
     clean: Callable[[], CleanupResult],
+    backoff: RetryBackoff = TERRAFORM_DEFAULT,
 ) -> CleanupOutcome:
     """Run `clean()`; a failure is mailed on the final attempt (not `BusyError`: another cleanup runs)."""
     owner = f"scheduled-cleanup-{uuid.uuid4().hex}"
-    attempt = _attempt(ctx, run, owner)
+    attempt = _attempt(ctx, run, owner, max_retries, backoff)
     final = run is None or attempt > max_retries
     try:
         result = clean()
@@ -60,14 +62,16 @@ def run_scheduled_cleanup(
     return CleanupOutcome(result, None, attempt, final)
 
 
-def _attempt(ctx: ServiceContext, run: ScheduledRun | None, owner: str) -> int:
+def _attempt(
+    ctx: ServiceContext, run: ScheduledRun | None, owner: str, max_retries: int, backoff: RetryBackoff
+) -> int:
     if run is None:
         return 1
     try:
         claim = ctx.catalog.claim_run(run.key, owner, ctx.clock.now(), ctx.lock_ttl)
     except Exception as exc:  # the cleanup needs the catalog too, and will say what is wrong
         _log.warning("scheduled cleanup %s: attempt not counted: %s", run.key, describe_error(exc))
-        return run.retry_count + 1 if run.retry_count is not None else 1
+        return uncounted_attempt(run, ctx.clock.now(), max_retries, backoff)
     return attempt_number(claim, run)
 
 

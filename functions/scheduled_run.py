@@ -23,6 +23,7 @@ from shared.catalog.base import RunClaim, RunClaimState
 from shared.errors import BusyError
 from shared.models import AuditAction, Backup, BackupSource, DatabaseInfo
 from shared.notify.base import scheduled_backup_failed
+from shared.scheduler_retries import TERRAFORM_DEFAULT, RetryBackoff
 from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
 
@@ -56,14 +57,21 @@ class RunOutcome:
     """Why a `skipped` run took no backup."""
 
 
-def run_scheduled_backup(ctx: ServiceContext, run: ScheduledRun, actor: str, max_retries: int) -> RunOutcome:
+def run_scheduled_backup(
+    ctx: ServiceContext,
+    run: ScheduledRun,
+    actor: str,
+    max_retries: int,
+    backoff: RetryBackoff = TERRAFORM_DEFAULT,
+) -> RunOutcome:
     owner = f"scheduled-{uuid.uuid4().hex}"
     try:
         if not ctx.catalog.get_settings().schedule_enabled:  # unreadable settings: neither skip nor backup
             return _skip(ctx, run, actor)
         claim = ctx.catalog.claim_run(run.key, owner, ctx.clock.now(), ctx.lock_ttl)
     except Exception as exc:  # the catalog cannot be read: an attempt that failed, mailed when the last
-        return _failed(ctx, exc, run, run.retry_count + 1 if run.retry_count is not None else 1, max_retries)
+        attempt = uncounted_attempt(run, ctx.clock.now(), max_retries, backoff)
+        return _failed(ctx, exc, run, attempt, max_retries)
     if claim.state is RunClaimState.DONE:
         return RunOutcome("already_done", backup_id=claim.backup_id, attempt=claim.attempt)
     attempt = attempt_number(claim, run)
@@ -150,6 +158,18 @@ def attempt_number(claim: RunClaim, run: ScheduledRun) -> int:
     """1-based. Scheduler's retry count when sent (a duplicate delivery of one attempt is not another
     attempt), else how many attempts asked the catalog for the run, refused ones included."""
     return run.retry_count + 1 if run.retry_count is not None else claim.attempt
+
+
+def uncounted_attempt(run: ScheduledRun, now: datetime, max_retries: int, backoff: RetryBackoff) -> int:
+    """1-based, for an attempt the catalog could not count: Scheduler's retry count when sent, else the
+    most attempts its backoff allows since the scheduled time. Such an attempt fails within the catalog's
+    deadline, so each retry comes about one backoff after the one before, and the final attempt is not
+    taken for an earlier one (an earlier one may be taken for the final: a mail too many, not none)."""
+    if run.retry_count is not None:
+        return run.retry_count + 1
+    if run.scheduled_for is None:
+        return 1
+    return backoff.attempts_possible((now - run.scheduled_for).total_seconds(), max_retries)
 
 
 def configured_database(ctx: ServiceContext) -> DatabaseInfo:

@@ -16,6 +16,7 @@ from shared.dburl import DatabaseURL, parse_database_url
 from shared.engines.base import RESTORE_LOCK_WAIT_SECONDS
 from shared.errors import ConfigurationError, InvalidInputError
 from shared.models import Compression, StorageKind
+from shared.scheduler_retries import TERRAFORM_DEFAULT, RetryBackoff
 from shared.time_limit import SETTING as TIME_LIMIT_SETTING
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -72,6 +73,8 @@ class SchedulerConfig:
     endpoint: str | None = None
     max_retries: int = 3
     """The jobs' retry count (Terraform's retry_config); the failure mail waits for the last attempt."""
+    backoff: RetryBackoff = TERRAFORM_DEFAULT
+    """The jobs' retry backoff (Terraform's retry_config): it dates the attempts when nothing counts them."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,11 @@ class Config:
                 cleanup_job=_text(environ, "BACKUP_SCHEDULER_CLEANUP_JOB"),
                 endpoint=_text(environ, "BACKUP_SCHEDULER_ENDPOINT"),
                 max_retries=_int(environ, "BACKUP_SCHEDULER_MAX_RETRIES", 3, minimum=0),
+                backoff=RetryBackoff(
+                    min_seconds=_int(environ, "BACKUP_SCHEDULER_MIN_BACKOFF_SECONDS", 60, minimum=1),
+                    max_seconds=_int(environ, "BACKUP_SCHEDULER_MAX_BACKOFF_SECONDS", 600, minimum=1),
+                    max_doublings=_int(environ, "BACKUP_SCHEDULER_MAX_DOUBLINGS", 3, minimum=0),
+                ),
             ),
             running_in_cloud=in_cloud,
             environ=dict(environ),
