@@ -1,4 +1,5 @@
 # The Google APIs the service uses. Left enabled on destroy: other workloads in the project may need them.
+# Not the Cloud SQL Admin API: nothing here calls it (the functions connect to the database's private IP).
 
 locals {
   apis = toset([
@@ -14,7 +15,6 @@ locals {
     "logging.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
-    "sqladmin.googleapis.com",
     "storage.googleapis.com",
     "vpcaccess.googleapis.com",
   ])

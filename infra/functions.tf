@@ -60,6 +60,11 @@ resource "google_cloudfunctions2_function" "function" {
       condition     = !local.database_is_private || local.vpc_connector != "none"
       error_message = "database_url is a private address, which the functions reach only through a VPC connector: set vpc_network (a connector is created) or vpc_connector_id."
     }
+    # Here, not in notify_from's validation: before Terraform 1.9 a validation can only read its own variable.
+    precondition {
+      condition     = var.notifier != "sendgrid" || var.notify_from != ""
+      error_message = "notifier = \"sendgrid\" needs notify_from, the SendGrid verified sender the notification e-mails come from (or set notifier = \"log\")."
+    }
     postcondition {
       condition     = self.url == local.function_urls[each.key]
       error_message = "The function's URL is ${self.url}, not ${local.function_urls[each.key]} as BACKUP_AUTH_AUDIENCE says; update local.function_urls in permissions.tf."

@@ -9,11 +9,16 @@ resource "google_cloud_run_service_iam_member" "invoker" {
   service  = google_cloudfunctions2_function.function[each.value.entry_point].service_config[0].service
   role     = "roles/run.invoker"
   member   = each.value.member
+
+  # The scheduler account's member is built from a string (local.scheduler_member in permissions.tf), so
+  # nothing else orders it: IAM refuses a binding for an account that does not exist yet.
+  depends_on = [google_service_account.scheduler]
 }
 
 locals {
+  # No roles/cloudsql.client: the functions reach the database at its private IP with a password, a plain
+  # TCP connection IAM is not asked about (database_url refuses the /cloudsql/ socket, which needs it).
   runtime_project_roles = toset([
-    "roles/cloudsql.client",   # Cloud SQL instances (and the connector route if ever used)
     "roles/datastore.user",    # the Firestore catalog
     "roles/logging.logWriter", # structured logs
   ])
@@ -38,6 +43,8 @@ resource "google_project_iam_custom_role" "scheduler_job_updater" {
     "cloudscheduler.jobs.pause",
     "cloudscheduler.jobs.update",
   ]
+
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_project_iam_member" "runtime" {

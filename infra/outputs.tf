@@ -25,7 +25,7 @@ output "scheduler_jobs" {
 
 output "secret_ids" {
   description = "Secrets to fill with `gcloud secrets versions add`."
-  value       = local.runtime_readable_secrets
+  value       = local.created_secrets
 }
 
 output "source_bucket" {

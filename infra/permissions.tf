@@ -40,6 +40,14 @@ locals {
   scheduler_account_id = "${var.name_prefix}-scheduler"
   build_account_id     = "${var.name_prefix}-build"
 
+  # Which of the created secrets the functions read (secrets.tf grants secretAccessor on exactly these): the
+  # SendGrid key only with notifier = "sendgrid", the Drive OAuth token only with drive_credentials = "oauth".
+  runtime_reads_secret = {
+    database_password = true
+    sendgrid_api_key  = var.notifier == "sendgrid"
+    drive_oauth       = var.drive_credentials == "oauth"
+  }
+
   # A database at a private address (RFC 1918) is reached only through a VPC connector.
   database_is_private = can(regex("^[a-z]+://[^/@]*@(10\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.)", var.database_url))
   scheduler_member    = "serviceAccount:${local.scheduler_account_id}@${var.project_id}.iam.gserviceaccount.com"

@@ -65,11 +65,16 @@ locals {
   database_ca_file   = "server-ca.pem"
   mounted_secrets    = { for secret in google_secret_manager_secret.database_ca : "database_ca" => secret.secret_id }
 
-  runtime_readable_secrets = {
+  # Every secret is created whatever the variables say (switching notifier or drive_credentials later then
+  # only adds or removes a grant, and never deletes a secret that holds a value).
+  created_secrets = {
     database_password = google_secret_manager_secret.database_password.secret_id
     sendgrid_api_key  = google_secret_manager_secret.sendgrid_api_key.secret_id
     drive_oauth       = google_secret_manager_secret.drive_oauth.secret_id
   }
+
+  # Only those the functions read with these variables (local.runtime_reads_secret in permissions.tf).
+  runtime_readable_secrets = { for name, secret_id in local.created_secrets : name => secret_id if local.runtime_reads_secret[name] }
 }
 
 resource "google_secret_manager_secret_iam_member" "runtime_accessor" {
@@ -82,7 +87,8 @@ resource "google_secret_manager_secret_iam_member" "runtime_accessor" {
 }
 
 resource "google_secret_manager_secret_iam_member" "runtime_drive_oauth_writer" {
-  # The settings function stores new Drive credentials as a new version of this one secret.
+  # The settings function stores new Drive credentials as a new version of this one secret. Granted with
+  # drive_credentials = "default" too: the settings accept new credentials then, to be used once it is oauth.
   project   = var.project_id
   secret_id = google_secret_manager_secret.drive_oauth.secret_id
   role      = "roles/secretmanager.secretVersionAdder"

@@ -20,7 +20,7 @@ variable "region" {
 }
 
 variable "name_prefix" {
-  description = "Prefix of every resource name (functions, service accounts, jobs, secrets, bucket)."
+  description = "Prefix of the names of the functions, service accounts, Scheduler jobs, custom role, VPC connector and source bucket. The secrets (secret_ids, fixed db-backup-* names by default) and the Firestore database (firestore_database) and its collections are not prefixed, so one deployment per project is supported; a second one in the same project needs its own secret_ids and its own firestore_database as well as its own name_prefix."
   type        = string
   default     = "db-backup"
 
@@ -31,9 +31,19 @@ variable "name_prefix" {
 }
 
 variable "labels" {
-  description = "Extra labels for the resources that take labels."
+  description = "Extra labels for the resources that take labels (functions, secrets, source bucket), in Google's label format: keys 1-63 lowercase letters, digits, underscores or hyphens, starting with a lowercase letter; values 0-63 lowercase letters, digits, underscores or hyphens; at most 62 besides app and managed-by, which are always set (64 per resource)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for key, value in var.labels : can(regex("^[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}$", key)) && can(regex("^[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}$", value))])
+    error_message = "labels keys must be 1-63 lowercase letters, digits, underscores or hyphens starting with a lowercase letter, and values 0-63 lowercase letters, digits, underscores or hyphens (Google's label format)."
+  }
+
+  validation {
+    condition     = length(merge({ app = "", managed-by = "" }, var.labels)) <= 64
+    error_message = "labels can hold at most 62 labels besides app and managed-by (Google allows 64 per resource)."
+  }
 }
 
 variable "database_url" {
@@ -99,12 +109,12 @@ variable "restore_lock_wait_seconds" {
 }
 
 variable "catalog_timeout_seconds" {
-  description = "How long each call to the Firestore catalog may take, its retries included, before the operation fails with a clear error (well inside the functions' 60 s timeout)."
+  description = "How long each call to the Firestore catalog may take, its retries included, before the operation fails with a clear error (HTTP 503 with Retry-After). At most 20 s: list_backups and backup_settings time out at 60 s, and taking a lock or run claim is a read then a conditional write, so about twice this; above about 25 s Cloud Run would cut such a request off with a bare 504 before the function could answer its 503."
   type        = number
   default     = 10
   validation {
-    condition     = var.catalog_timeout_seconds > 0 && var.catalog_timeout_seconds <= 300
-    error_message = "catalog_timeout_seconds must be a number of seconds above 0, at most 300."
+    condition     = var.catalog_timeout_seconds > 0 && var.catalog_timeout_seconds <= 20
+    error_message = "catalog_timeout_seconds must be a number of seconds above 0, at most 20 (twice it, a lock or claim, must end well inside the 60 s timeout of list_backups and backup_settings)."
   }
 }
 
@@ -208,12 +218,13 @@ variable "notifier" {
 }
 
 variable "notify_from" {
-  description = "Sender address of notification e-mails (a SendGrid verified sender)."
+  description = "Sender address of notification e-mails (a SendGrid verified sender). Required with notifier = \"sendgrid\" (a precondition in functions.tf refuses it empty then); with notifier = \"log\" leave it empty."
   type        = string
+  default     = ""
 
   validation {
-    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.notify_from))
-    error_message = "notify_from must be an e-mail address."
+    condition     = var.notify_from == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.notify_from))
+    error_message = "notify_from must be an e-mail address (or empty with notifier = \"log\")."
   }
 }
 
@@ -253,21 +264,41 @@ variable "permissions" {
 }
 
 variable "backup_schedule" {
-  description = "Cron schedule the backup job is created with (paused). The default is the default settings' (daily at 02:00); the first settings save replaces it with the settings' schedule."
+  description = "Unix-cron schedule (5 fields: minute hour day-of-month month day-of-week) the backup job is created with (paused). The default is the default settings' (daily at 02:00); the first settings save replaces it with the settings' schedule."
   type        = string
   default     = "0 2 * * *"
+
+  validation {
+    # 5 fields of digits, names (jan, mon), *, commas, ranges and steps; what each field holds is left to
+    # Scheduler (and shared/cron.py for the settings). Catches a missing or extra (seconds) field, @daily, words.
+    condition     = can(regex("^\\s*[0-9A-Za-z*,/-]+(\\s+[0-9A-Za-z*,/-]+){4}\\s*$", var.backup_schedule))
+    error_message = "backup_schedule must be a unix-cron expression of 5 fields (minute hour day-of-month month day-of-week), such as \"0 2 * * *\"."
+  }
 }
 
 variable "cleanup_schedule" {
-  description = "Cron schedule of the cleanup job. The settings hold no cleanup time, so it keeps this cron; the settings function sets its time zone and pauses it while retention is off."
+  description = "Unix-cron schedule (5 fields) of the cleanup job. The settings hold no cleanup time, so it keeps this cron; the settings function sets its time zone and pauses it while retention is off."
   type        = string
   default     = "30 4 * * *"
+
+  validation {
+    # The same form as backup_schedule's.
+    condition     = can(regex("^\\s*[0-9A-Za-z*,/-]+(\\s+[0-9A-Za-z*,/-]+){4}\\s*$", var.cleanup_schedule))
+    error_message = "cleanup_schedule must be a unix-cron expression of 5 fields (minute hour day-of-month month day-of-week), such as \"30 4 * * *\"."
+  }
 }
 
 variable "time_zone" {
-  description = "Time zone (tz database name) both jobs are created with. The default is the default settings' (UTC); the first settings save replaces it with the settings' time_zone."
+  description = "Time zone (IANA tz database name such as UTC or Europe/Berlin) both jobs are created with. The default is the default settings' (UTC); the first settings save replaces it with the settings' time_zone."
   type        = string
   default     = "UTC"
+
+  validation {
+    # A tz database name: Area/Location (up to three parts, such as America/Argentina/Cordoba), or one of
+    # the single names (UTC, GMT, EST5EDT, GB-Eire, GMT+0). Refuses offsets such as +01:00 or UTC+1.
+    condition     = can(regex("^([A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){1,2}|[A-Za-z][A-Za-z0-9]*(-[A-Za-z]+)?|GMT[+-]0)$", var.time_zone))
+    error_message = "time_zone must be an IANA tz database name such as UTC or Europe/Berlin, not an offset."
+  }
 }
 
 variable "scheduler_attempt_deadline" {

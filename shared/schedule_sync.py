@@ -164,9 +164,33 @@ class CloudSchedulerSync:
         elif isinstance(
             exc, google_errors.PermissionDenied | google_errors.Forbidden | google_errors.Unauthorized
         ):
-            hint = "permission denied; grant the function's service account roles/cloudscheduler.admin"
+            hint = _permission_hint(self._job)
         elif isinstance(exc, google_errors.GoogleAPICallError):
             hint = f"Scheduler answered {exc.code}: {exc.message}"
         else:
             hint = f"Scheduler is unreachable ({type(exc).__name__})"
         return ScheduleSyncError(f"could not {action} {where}: {hint}")
+
+
+SCHEDULER_ROLE_TITLE = "Database backups: Scheduler job updater"
+"""The title of the custom role infra/iam.tf creates as `<name_prefix>_scheduler_job_updater` (`-` as `_`)."""
+
+
+def _permission_hint(job_name: str) -> str:
+    """What the function's service account lacks: the narrow role and the actAs infra/ grants, named as
+    infra/ names them (jobs `<name_prefix>-backup` and `-cleanup`, account `<name_prefix>-scheduler`)."""
+    parts = job_name.split("/")
+    project = parts[1] if len(parts) == 6 and parts[0] == "projects" and parts[1] else "PROJECT"
+    job_id = parts[-1]
+    prefix = next(
+        (job_id.removesuffix(suffix) for suffix in ("-backup", "-cleanup") if job_id.endswith(suffix)), ""
+    )
+    prefix = prefix or "NAME_PREFIX"
+    role = f"projects/{project}/roles/{prefix.replace('-', '_')}_scheduler_job_updater"
+    account = f"{prefix}-scheduler@{project}.iam.gserviceaccount.com"
+    return (
+        f"permission denied; grant the function's service account the custom role {SCHEDULER_ROLE_TITLE!r} "
+        f"({role}: cloudscheduler.jobs.get, update, pause and enable) and Service Account User "
+        f"(roles/iam.serviceAccountUser) on {account}, the job's OIDC account, which updating the job "
+        "requires; `terraform apply` in infra/ grants both"
+    )
