@@ -24,9 +24,9 @@ resource "google_cloud_scheduler_job" "job" {
 
   retry_config {
     retry_count          = local.scheduler_retry_count
-    min_backoff_duration = "60s"
-    max_backoff_duration = "600s"
-    max_doublings        = 3
+    min_backoff_duration = "${local.scheduler_min_backoff}s"
+    max_backoff_duration = "${local.scheduler_max_backoff}s"
+    max_doublings        = local.scheduler_max_doubling
   }
 
   http_target {

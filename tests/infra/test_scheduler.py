@@ -8,6 +8,7 @@ import pytest
 
 from shared.models import BackupSettings
 from shared.schedule_sync import ScheduleSpec, cleanup_schedule_for, schedule_for
+from shared.scheduler_retries import TERRAFORM_DEFAULT, RetryBackoff
 from tests.infra.terraform_console import evaluate_json, terraform_binary
 from tests.infra.terraform_files import local_values, resource, single_block, variables
 
@@ -37,7 +38,12 @@ def test_retry_config_and_deadline() -> None:
     retry = single_block(job, "retry_config")
     assert retry["retry_count"] == "${local.scheduler_retry_count}"
     assert local_values()["scheduler_retry_count"] == 3
-    assert retry["min_backoff_duration"] == "60s"
+    assert retry["min_backoff_duration"] == "${local.scheduler_min_backoff}s"
+    assert retry["max_backoff_duration"] == "${local.scheduler_max_backoff}s"
+    assert retry["max_doublings"] == "${local.scheduler_max_doubling}"
+    told = local_values()
+    backoff = (told["scheduler_min_backoff"], told["scheduler_max_backoff"], told["scheduler_max_doubling"])
+    assert RetryBackoff(*backoff) == TERRAFORM_DEFAULT  # the code's default, as the functions are told
     assert job["attempt_deadline"] == "${var.scheduler_attempt_deadline}"
     deadline = variables()["scheduler_attempt_deadline"]["default"]
     assert deadline.endswith("s") and 15 <= int(deadline.removesuffix("s")) <= 1800
