@@ -1,6 +1,7 @@
 """Failure notifications: the `Notifier` seam, its mail and log implementations, and `SafeNotifier`."""
 
 from shared.notify.base import (
+    DatabaseAfter,
     Notification,
     NotificationKind,
     Notifier,
@@ -14,6 +15,7 @@ from shared.notify.log import LogNotifier
 from shared.notify.safe import SafeNotifier
 
 __all__ = [
+    "DatabaseAfter",
     "LogNotifier",
     "Notification",
     "NotificationKind",

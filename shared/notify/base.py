@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from shared.models import DatabaseInfo
+from shared.models import DatabaseInfo, StorageKind
 from shared.redaction import redact
 
 
@@ -31,6 +31,28 @@ class Notification:
     backup_id: str | None = None
     facts: Mapping[str, str] = field(default_factory=dict)
     """Extra context shown in the mail, e.g. the pre-restore backup id or the scheduled time."""
+    variant: str | None = None
+    """Which wording of the kind's mail fits what happened: the `StorageKind` that failed a degraded
+    upload, or the `DatabaseAfter` of a failed restore. None: the kind's wording for every case."""
+
+
+class DatabaseAfter(StrEnum):
+    """What became of the database when a restore failed."""
+
+    UNCHANGED = "unchanged"
+    """The restore failed (or stopped) before it changed the database."""
+    PUT_BACK = "put_back"
+    """The restore changed the database, and the pre-restore backup was put back."""
+    MAY_BE_INCOMPLETE = "may_be_incomplete"
+    """The restore changed the database, and it was not put back (that failed, or the run was killed)."""
+
+
+def database_after(changed: bool, put_back: bool) -> DatabaseAfter:
+    """The database's state after a failed restore: whether the restore changed it, and whether the
+    pre-restore backup was then put back."""
+    if not changed:
+        return DatabaseAfter.UNCHANGED
+    return DatabaseAfter.PUT_BACK if put_back else DatabaseAfter.MAY_BE_INCOMPLETE
 
 
 class Notifier(Protocol):
@@ -73,11 +95,13 @@ def restore_failed(
     occurred_at: datetime,
     backup_id: str,
     pre_restore_backup_id: str | None = None,
+    after: DatabaseAfter | None = None,
 ) -> Notification:
+    """`after`: what became of the database; None leaves that to the error's text."""
     facts = {"pre-restore backup": pre_restore_backup_id} if pre_restore_backup_id else {}
-    return Notification(
-        NotificationKind.RESTORE_FAILED, database, _utc(occurred_at), describe_error(error), backup_id, facts
-    )
+    kind = NotificationKind.RESTORE_FAILED
+    variant = str(after) if after is not None else None
+    return Notification(kind, database, _utc(occurred_at), describe_error(error), backup_id, facts, variant)
 
 
 def scheduled_backup_failed(
@@ -109,7 +133,9 @@ def drive_upload_degraded(
     occurred_at: datetime,
     backup_id: str,
     kept_at: str = "local storage",
+    failed: StorageKind | None = None,
 ) -> Notification:
+    """A backup that completed although storing it in `failed` did (None: the error names the storage)."""
     return Notification(
         NotificationKind.DRIVE_UPLOAD_DEGRADED,
         database,
@@ -117,6 +143,7 @@ def drive_upload_degraded(
         describe_error(error),
         backup_id,
         {"copy kept in": kept_at},
+        str(failed) if failed is not None else None,
     )
 
 

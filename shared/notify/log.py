@@ -34,6 +34,6 @@ class LogNotifier:
             "severity": "ERROR",
             "message": mail.subject,
             "notification": notification_fields(notification),
-            "next_step": next_step(notification.kind),
+            "next_step": next_step(notification.kind, notification.variant),
         }
         self._logger.error(json.dumps(line))

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from shared.notify.base import Notification, NotificationKind
+from shared.models import StorageKind
+from shared.notify.base import DatabaseAfter, Notification, NotificationKind
 from shared.redaction import redact
 
 _HEADLINES = {
     NotificationKind.BACKUP_FAILED: "Backup failed",
     NotificationKind.RESTORE_FAILED: "Restore failed",
     NotificationKind.SCHEDULED_BACKUP_FAILED: "Scheduled backup failed",
-    NotificationKind.DRIVE_UPLOAD_DEGRADED: "Backup not uploaded to Google Drive",
+    NotificationKind.DRIVE_UPLOAD_DEGRADED: "Backup not stored in one of its storages",
     NotificationKind.SCHEDULED_CLEANUP_FAILED: "Scheduled cleanup failed",
 }
 
 _WHAT_HAPPENED = {
     NotificationKind.BACKUP_FAILED: "A backup of the database did not complete. No new backup file was kept.",
     NotificationKind.RESTORE_FAILED: (
-        "Restoring a backup into the database failed. The service puts the pre-restore backup back "
-        "when a restore fails, so the database should hold its data from before the restore."
+        "Restoring a backup into the database failed. The error below says whether the restore changed "
+        "the database, and whether its data from before the restore was put back."
     ),
     NotificationKind.SCHEDULED_BACKUP_FAILED: (
         "The scheduled backup failed on its final retry. No backup was taken for this scheduled run."
     ),
     NotificationKind.DRIVE_UPLOAD_DEGRADED: (
-        "The backup completed, but uploading it to Google Drive failed after retries. "
+        "The backup completed, but storing it in one of its storages failed (the error names which). "
         "The backup exists only in the location named below."
     ),
     NotificationKind.SCHEDULED_CLEANUP_FAILED: (
@@ -50,15 +52,81 @@ _NEXT_STEPS = {
         "gap is closed; check the Cloud Scheduler job's history if several runs have failed."
     ),
     NotificationKind.DRIVE_UPLOAD_DEGRADED: (
-        "Run `python main.py drive-test`. If it reports invalid_grant, reconnect Google Drive in the "
-        "settings; "
-        "if it reports quota or permission errors, check the folder's sharing and the Drive's storage."
+        "Fix the storage the error names. Google Drive: run `python main.py drive-test` (invalid_grant: "
+        "reconnect Google Drive in the settings; quota or permission errors: check the folder's sharing and "
+        "the Drive's storage). Local storage: check the free space and permissions of the backup folder."
     ),
     NotificationKind.SCHEDULED_CLEANUP_FAILED: (
         "Fix the cause named in the error (a 403 from Drive: the runtime account needs the Manager role on "
         "the Shared Drive), then run `python main.py cleanup` and check that it reports no failures."
     ),
 }
+
+
+_Variant = tuple[NotificationKind, str]
+"""A kind and a `Notification.variant` whose wording differs from the kind's."""
+
+_DRIVE_FAILED = (NotificationKind.DRIVE_UPLOAD_DEGRADED, str(StorageKind.DRIVE))
+_LOCAL_FAILED = (NotificationKind.DRIVE_UPLOAD_DEGRADED, str(StorageKind.LOCAL))
+_RESTORE_UNCHANGED = (NotificationKind.RESTORE_FAILED, str(DatabaseAfter.UNCHANGED))
+_RESTORE_PUT_BACK = (NotificationKind.RESTORE_FAILED, str(DatabaseAfter.PUT_BACK))
+_RESTORE_INCOMPLETE = (NotificationKind.RESTORE_FAILED, str(DatabaseAfter.MAY_BE_INCOMPLETE))
+
+_VARIANT_HEADLINES: dict[_Variant, str] = {
+    _DRIVE_FAILED: "Backup not uploaded to Google Drive",
+    _LOCAL_FAILED: "Backup not stored in local storage",
+    _RESTORE_INCOMPLETE: "Restore failed, the database may be incomplete",
+}
+
+_VARIANT_WHAT_HAPPENED: dict[_Variant, str] = {
+    _DRIVE_FAILED: (
+        "The backup completed, but uploading it to Google Drive failed after retries. "
+        "The backup exists only in the location named below."
+    ),
+    _LOCAL_FAILED: (
+        "The backup completed, but writing it to local storage failed. "
+        "The backup exists only in the location named below."
+    ),
+    _RESTORE_UNCHANGED: (
+        "Restoring a backup into the database failed before it changed the database, so the database "
+        "holds its data from before the restore."
+    ),
+    _RESTORE_PUT_BACK: (
+        "Restoring a backup into the database failed after it had changed the database; the pre-restore "
+        "backup was put back, so the database holds its data from before the restore."
+    ),
+    _RESTORE_INCOMPLETE: (
+        "Restoring a backup into the database failed or was interrupted once it could have changed the "
+        "database, and the database was NOT put back as it was: it may be incomplete. The pre-restore "
+        "backup named below holds its data from before the restore, and is protected so retention keeps it."
+    ),
+}
+
+_VARIANT_NEXT_STEPS: dict[_Variant, str] = {
+    _DRIVE_FAILED: (
+        "Run `python main.py drive-test`. If it reports invalid_grant, reconnect Google Drive in the "
+        "settings; if it reports quota or permission errors, check the folder's sharing and the Drive's "
+        "storage."
+    ),
+    _LOCAL_FAILED: (
+        "Check the local backup folder (`files/` under BACKUP_HOME): free space, permissions, the disk "
+        "mounted. Then take a backup (`python main.py create`) and check that no storage failed in its "
+        "warnings."
+    ),
+    _RESTORE_INCOMPLETE: (
+        "Check the database's contents now. If it is incomplete, restore the pre-restore backup named "
+        "below as the error says. Then fix the cause named in the error and retry the restore."
+    ),
+}
+
+
+def _wording(
+    general: Mapping[NotificationKind, str],
+    variants: Mapping[_Variant, str],
+    kind: NotificationKind,
+    variant: str | None,
+) -> str:
+    return variants.get((kind, variant or ""), general[kind])
 
 
 @dataclass(frozen=True)
@@ -74,12 +142,16 @@ def header_text(value: str) -> str:
     return "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in value)
 
 
-def headline(kind: NotificationKind) -> str:
-    return _HEADLINES[kind]
+def headline(kind: NotificationKind, variant: str | None = None) -> str:
+    return _wording(_HEADLINES, _VARIANT_HEADLINES, kind, variant)
 
 
-def next_step(kind: NotificationKind) -> str:
-    return _NEXT_STEPS[kind]
+def what_happened(kind: NotificationKind, variant: str | None = None) -> str:
+    return _wording(_WHAT_HAPPENED, _VARIANT_WHAT_HAPPENED, kind, variant)
+
+
+def next_step(kind: NotificationKind, variant: str | None = None) -> str:
+    return _wording(_NEXT_STEPS, _VARIANT_NEXT_STEPS, kind, variant)
 
 
 def database_label(notification: Notification) -> str:
@@ -93,7 +165,7 @@ def facts(notification: Notification) -> list[tuple[str, str]]:
     """The labelled lines of the mail, in order."""
     about_one_backup = notification.kind is not NotificationKind.SCHEDULED_CLEANUP_FAILED
     lines = [
-        ("What happened", _WHAT_HAPPENED[notification.kind]),
+        ("What happened", what_happened(notification.kind, notification.variant)),
         *(
             [("Backup", notification.backup_id or "(none: it failed before a backup record was made)")]
             if about_one_backup
@@ -103,16 +175,15 @@ def facts(notification: Notification) -> list[tuple[str, str]]:
         ("When (UTC)", notification.occurred_at.isoformat(timespec="seconds")),
         *((label.capitalize(), value) for label, value in notification.facts.items()),
         ("Error", notification.error),
-        ("What to do", _NEXT_STEPS[notification.kind]),
+        ("What to do", next_step(notification.kind, notification.variant)),
     ]
     return [(label, redact(value)) for label, value in lines]
 
 
 def render(notification: Notification) -> Mail:
     database = notification.database
-    subject = header_text(
-        redact(f"[DB backup] {_HEADLINES[notification.kind]}: {database.engine} {database.name}")
-    )
+    title = headline(notification.kind, notification.variant)
+    subject = header_text(redact(f"[DB backup] {title}: {database.engine} {database.name}"))
     lines = facts(notification)
     text = "\n".join(f"{label}: {value}" for label, value in lines) + "\n"
     rows = "\n".join(
@@ -120,7 +191,7 @@ def render(notification: Notification) -> Mail:
         for label, value in lines
     )
     html = (
-        f"<!doctype html><html><body><h2>{escape(_HEADLINES[notification.kind])}</h2>\n"
+        f"<!doctype html><html><body><h2>{escape(title)}</h2>\n"
         f'<table cellpadding="4">\n{rows}\n</table></body></html>\n'
     )
     return Mail(subject=subject, text=text, html=html)

@@ -50,7 +50,7 @@ class SafeNotifier:
                 {
                     "severity": "CRITICAL",
                     "message": "NOTIFICATION NOT SENT: nobody was told about this failure; "
-                    "check the notifier's configuration (API key, sender, network)",
+                    "check what send_error names (API key, sender, recipients, network)",
                     "notifier": type(self._inner).__name__,
                     "send_error": redact(f"{type(error).__name__}: {error}", self._known_secrets),
                     "notification": notification_fields(notification),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
+import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from email.message import Message
+from http.client import HTTPException
 from typing import Any
 
 from python_http_client.exceptions import HTTPError
@@ -12,12 +15,11 @@ from sendgrid import SendGridAPIClient
 
 from shared.errors import BackupServiceError
 from shared.notify.base import Notification
-from shared.notify.log import notification_fields
 from shared.notify.messages import header_text, render
 from shared.redaction import redact
+from shared.storage.retry import RetriesExhaustedError, RetryPolicy
 
 SENDGRID_HOST = "https://api.sendgrid.com"
-_log = logging.getLogger("backup.notify")
 
 
 class NotificationError(BackupServiceError):
@@ -34,6 +36,43 @@ class UnsendableNotifier:
 
     def send(self, notification: Notification) -> None:
         raise NotificationError(f"no mail can be sent: {self._reason}")
+
+
+@dataclass(frozen=True)
+class MailRetryPolicy(RetryPolicy):
+    """Retries of a mail SendGrid did not take for a passing reason (429, 5xx, a timeout, a lost
+    connection): few and short, since a failure mail may be sent close to a function's time limit. A send
+    takes at most `attempts` × the request timeout + (`attempts` − 1) × `retry_after_cap` seconds. Before
+    a retry it waits as long as SendGrid's `Retry-After` asks (capped), else the exponential backoff."""
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 2.0
+    retry_after_cap: float = 4.0
+    _asked: list[float] = field(default_factory=list, init=False, compare=False, repr=False)
+    """The `Retry-After` of the last refusal; a copy (`replace`) of the policy serves each send."""
+
+    def worth_retrying(self, error: BaseException) -> bool:
+        self._asked.clear()
+        if isinstance(error, HTTPError):
+            self._asked.extend(_retry_after(error.headers))
+            return bool(error.status_code == 429 or error.status_code >= 500)
+        return isinstance(error, OSError | HTTPException)  # timeouts, refused or dropped connections
+
+    def delay_before(self, retry_number: int) -> float:
+        if self._asked:
+            return min(self._asked[0], self.retry_after_cap)
+        return super().delay_before(retry_number)
+
+
+def _retry_after(headers: Message | None) -> list[float]:
+    """The seconds of a `Retry-After: N` header (none for a missing, dated or meaningless one)."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        seconds = float(value) if value is not None else math.nan
+    except ValueError:
+        return []
+    return [seconds] if math.isfinite(seconds) and seconds >= 0 else []
 
 
 def build_sendgrid_client(api_key: str, host: str = SENDGRID_HOST) -> SendGridAPIClient:
@@ -63,13 +102,13 @@ class SendGridNotifier:
         sender: str,
         recipients: Callable[[], Sequence[str]] | Sequence[str],
         timeout_seconds: float = 10.0,
-        logger: logging.Logger = _log,
+        retry: MailRetryPolicy | None = None,
     ) -> None:
         self._client = client
         self._sender = sender
         self._recipients = recipients
         self._timeout = timeout_seconds
-        self._logger = logger
+        self._retry = retry if retry is not None else MailRetryPolicy()
 
     def recipients(self) -> list[str]:
         found = self._recipients() if callable(self._recipients) else self._recipients
@@ -89,26 +128,44 @@ class SendGridNotifier:
         }
 
     def send(self, notification: Notification) -> None:
+        """Mail `notification`, retrying passing failures; raises `NotificationError` when it is not sent
+        (no recipients, or SendGrid did not take it)."""
         recipients = self.recipients()
         if not recipients:
-            self._logger.warning(
-                json.dumps(
-                    {
-                        "severity": "WARNING",
-                        "message": "no notification recipients configured; mail not sent "
-                        "(add addresses to the settings' notification e-mails)",
-                        "notification": notification_fields(notification),
-                    }
-                )
-            )
-            return
+            raise NotificationError(_no_recipients(notification))
         body = self.request_body(notification, recipients)
+        policy = replace(self._retry)
         try:
-            response = self._client.client.mail.send.post(request_body=body, timeout=self._timeout)
+            policy.call(
+                lambda: self._post(body),
+                is_transient=policy.worth_retrying,
+                description="sending the mail through SendGrid",
+            )
+        except RetriesExhaustedError as exhausted:
+            cause = exhausted.__cause__ or exhausted
+            raise NotificationError(f"{_describe(cause)}; tried {exhausted.attempts} times") from None
         except HTTPError as refusal:
-            raise NotificationError(_explain(refusal.status_code, refusal.body)) from None
+            raise NotificationError(_describe(refusal)) from None
+
+    def _post(self, body: dict[str, Any]) -> None:
+        response = self._client.client.mail.send.post(request_body=body, timeout=self._timeout)
         if not 200 <= response.status_code < 300:
             raise NotificationError(_explain(response.status_code, response.body))
+
+
+def _no_recipients(notification: Notification) -> str:
+    subject = render(notification).subject
+    return (
+        f"no recipients for the {notification.kind} mail {subject!r}: the settings' notification_emails "
+        "is empty; set notification_emails (e.g. `python main.py settings --set "
+        "notification_emails=ops@example.com`, or the backup_settings function)"
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, HTTPError):
+        return _explain(error.status_code, error.body)
+    return redact(f"SendGrid could not be reached: {type(error).__name__}: {error}")
 
 
 _HINTS = {

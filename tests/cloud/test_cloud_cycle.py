@@ -130,7 +130,7 @@ def test_mail_that_cannot_be_sent_does_not_hide_the_failure(
     context = cloud("drive")
     SettingsService(context).update({"notification_emails": ["oncall@example.com"]}, "ops")
     drive_fake.failures.storage_quota_exceeded = True
-    sendgrid.fail_next(500)
+    sendgrid.fail_next(500, times=3)  # every attempt, retries included
     with pytest.raises(StorageError, match=r"quota|Shared Drive"):
         BackupService(context).create("ops")
     assert context.catalog.list_backups().backups[0].status is BackupStatus.FAILED

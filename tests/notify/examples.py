@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shared.models import DatabaseInfo
 from shared.notify import (
@@ -16,6 +17,8 @@ from shared.notify import (
     scheduled_backup_failed,
     scheduled_cleanup_failed,
 )
+from shared.notify.sendgrid import MailRetryPolicy
+from tests.fakes.sendgrid_server import FakeSendGrid
 
 SENDER = "backups@example.com"
 WHEN = datetime(2026, 3, 14, 2, 0, 7, tzinfo=UTC)
@@ -45,3 +48,12 @@ def closed_port_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+NO_WAIT = MailRetryPolicy(sleep=lambda _seconds: None)
+"""The mail's retries, without the waits between them."""
+
+
+def refuse_every_attempt(server: FakeSendGrid, status: int, body: Any = None) -> None:
+    """`server` refuses each attempt of the next mail (retries included) with `status`."""
+    server.fail_next(status, times=NO_WAIT.attempts, body=body)

@@ -10,9 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.models import DatabaseInfo
-from shared.notify import Notification, NotificationKind, backup_failed
-from shared.notify.messages import headline, next_step, render
+from shared.models import DatabaseInfo, StorageKind
+from shared.notify import (
+    DatabaseAfter,
+    Notification,
+    NotificationKind,
+    backup_failed,
+    drive_upload_degraded,
+    restore_failed,
+)
+from shared.notify.base import database_after
+from shared.notify.messages import Mail, headline, next_step, render
 from tests.notify.examples import BUILDERS, DATABASE, LEAKY_ERROR, WHEN
 
 
@@ -100,3 +108,64 @@ def test_line_breaks_in_the_database_name_never_reach_the_subject() -> None:
 def test_no_subject_holds_a_control_character(name: str) -> None:
     subject = render(backup_failed(DatabaseInfo(engine="postgresql", name=name), "x", WHEN)).subject
     assert not any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in subject)
+
+
+def degraded(failed: StorageKind | None, kept_at: str) -> Mail:
+    return render(drive_upload_degraded(DATABASE, "storage failed", WHEN, "bk-101", kept_at, failed))
+
+
+def test_a_failed_drive_upload_is_named_as_such() -> None:
+    mail = degraded(StorageKind.DRIVE, "local")
+    assert "Backup not uploaded to Google Drive" in mail.subject
+    assert "uploading it to Google Drive failed" in mail.text
+    assert "drive-test" in mail.text
+
+
+def test_a_failed_local_copy_is_not_called_a_drive_upload() -> None:
+    mail = degraded(StorageKind.LOCAL, "drive")
+    assert "local storage" in mail.subject
+    for part in (mail.subject, mail.text, mail.html):
+        assert "Google Drive" not in part
+    assert "writing it to local storage failed" in mail.text
+    assert "BACKUP_HOME" in mail.text
+
+
+def test_a_degraded_backup_without_the_failed_storage_names_none_in_its_title() -> None:
+    mail = degraded(None, "local")
+    assert "Google Drive" not in mail.subject
+    assert "the error names which" in mail.text
+
+
+def restore_mail(after: DatabaseAfter | None) -> str:
+    return render(restore_failed(DATABASE, "x", WHEN, "bk-101", "bk-100", after)).text
+
+
+AS_BEFORE = "the database holds its data from before the restore"
+
+
+def test_a_restore_mail_says_the_database_is_as_before_only_when_it_is() -> None:
+    assert AS_BEFORE in restore_mail(DatabaseAfter.UNCHANGED)
+    assert AS_BEFORE in restore_mail(DatabaseAfter.PUT_BACK)
+    assert "was put back" in restore_mail(DatabaseAfter.PUT_BACK)
+    for unknown_or_worse in (None, DatabaseAfter.MAY_BE_INCOMPLETE):
+        text = restore_mail(unknown_or_worse)
+        assert AS_BEFORE not in text and "should hold its data from before" not in text
+
+
+def test_a_restore_that_left_the_database_incomplete_says_so_in_the_subject_and_body() -> None:
+    mail = render(restore_failed(DATABASE, "x", WHEN, "bk-101", "bk-100", DatabaseAfter.MAY_BE_INCOMPLETE))
+    assert "may be incomplete" in mail.subject
+    assert "NOT put back" in mail.text and "protected" in mail.text
+    assert "restore the pre-restore backup" in mail.text
+
+
+@pytest.mark.parametrize(
+    ("changed", "put_back", "after"),
+    [
+        (False, False, DatabaseAfter.UNCHANGED),
+        (True, True, DatabaseAfter.PUT_BACK),
+        (True, False, DatabaseAfter.MAY_BE_INCOMPLETE),
+    ],
+)
+def test_database_after(changed: bool, put_back: bool, after: DatabaseAfter) -> None:
+    assert database_after(changed=changed, put_back=put_back) is after

@@ -7,19 +7,28 @@ import logging
 
 import pytest
 
-from shared.models import DatabaseInfo
-from shared.notify import LogNotifier, NotificationKind, SafeNotifier, backup_failed
+from shared.models import DatabaseInfo, StorageKind
+from shared.notify import LogNotifier, NotificationKind, SafeNotifier, backup_failed, drive_upload_degraded
 from shared.notify.messages import headline, next_step
 from shared.notify.sendgrid import NotificationError, SendGridNotifier, build_sendgrid_client
 from tests.fakes.sendgrid_server import FakeSendGrid
-from tests.notify.examples import BUILDERS, DATABASE, LEAKY_ERROR, SENDER, WHEN, closed_port_url
+from tests.notify.examples import (
+    BUILDERS,
+    DATABASE,
+    LEAKY_ERROR,
+    NO_WAIT,
+    SENDER,
+    WHEN,
+    closed_port_url,
+    refuse_every_attempt,
+)
 
 RECIPIENTS = ["ops@example.com", "dba@example.org"]
 
 
 def notifier_on(server: FakeSendGrid, recipients: list[str] | None = None) -> SendGridNotifier:
     client = build_sendgrid_client(server.api_key, server.host)
-    return SendGridNotifier(client, SENDER, RECIPIENTS if recipients is None else recipients)
+    return SendGridNotifier(client, SENDER, RECIPIENTS if recipients is None else recipients, retry=NO_WAIT)
 
 
 def critical_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
@@ -45,30 +54,38 @@ def test_each_kind_is_mailed_with_everything_needed(sendgrid: FakeSendGrid, kind
 def test_recipients_are_read_at_send_time_and_deduplicated(sendgrid: FakeSendGrid) -> None:
     configured = ["ops@example.com"]
     client = build_sendgrid_client(sendgrid.api_key, sendgrid.host)
-    notifier = SendGridNotifier(client, SENDER, lambda: configured)
+    notifier = SendGridNotifier(client, SENDER, lambda: configured, retry=NO_WAIT)
     configured.extend([" OPS@example.com ", "", "dba@example.org"])
     notifier.send(backup_failed(DATABASE, "x", WHEN))
     assert sendgrid.mails[0].recipients == ["ops@example.com", "dba@example.org"]
 
 
-def test_no_recipients_logs_a_warning_and_sends_nothing(
+def test_no_recipients_logs_the_mail_at_critical_and_sends_nothing(
     sendgrid: FakeSendGrid, caplog: pytest.LogCaptureFixture
 ) -> None:
-    notifier_on(sendgrid, recipients=[]).send(backup_failed(DATABASE, "x", WHEN, backup_id="bk-7"))
+    """The default settings name no one: every mail would be lost, so each one is a CRITICAL line."""
+    notification = backup_failed(DATABASE, "x", WHEN, backup_id="bk-7")
+    SafeNotifier(notifier_on(sendgrid, recipients=[" ", ""])).send(notification)
     assert sendgrid.attempts == []
-    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-    line = json.loads(warning.getMessage())
-    assert line["severity"] == "WARNING"
-    assert "no notification recipients" in line["message"]
-    assert line["notification"]["backup_id"] == "bk-7"
+    [line] = critical_lines(caplog)
+    assert line["severity"] == "CRITICAL"
+    assert "NOTIFICATION NOT SENT" in str(line["message"])
+    logged = line["notification"]
+    assert isinstance(logged, dict) and logged["kind"] == "backup_failed" and logged["backup_id"] == "bk-7"
+    send_error = str(line["send_error"])
+    assert "no recipients" in send_error and "set notification_emails" in send_error
+    assert "[DB backup] Backup failed: mysql shop" in send_error
 
 
-@pytest.mark.parametrize(("status", "hint"), [(401, "API key"), (500, "SendGrid")])
-def test_refused_mail_raises_a_clear_error(sendgrid: FakeSendGrid, status: int, hint: str) -> None:
-    sendgrid.fail_next(status)
+@pytest.mark.parametrize(("status", "hint", "attempts"), [(401, "API key", 1), (500, "SendGrid", 3)])
+def test_refused_mail_raises_a_clear_error(
+    sendgrid: FakeSendGrid, status: int, hint: str, attempts: int
+) -> None:
+    refuse_every_attempt(sendgrid, status)
     with pytest.raises(NotificationError, match=f"{status}.*{hint}"):
         notifier_on(sendgrid).send(backup_failed(DATABASE, "x", WHEN))
     assert sendgrid.mails == []
+    assert len(sendgrid.attempts) == attempts
 
 
 @pytest.mark.parametrize("failure", ["401", "500", "timeout", "unreachable"])
@@ -83,10 +100,12 @@ def test_safe_notifier_logs_critical_and_returns(
     else:
         client = build_sendgrid_client(sendgrid.api_key, sendgrid.host)
     if failure == "500":
-        sendgrid.fail_next(500)
+        refuse_every_attempt(sendgrid, 500)
     if failure == "timeout":
-        sendgrid.delay_next(3)
-    inner = SendGridNotifier(client, SENDER, RECIPIENTS, timeout_seconds=0.3)
+        refuse_every_attempt(sendgrid, 503)  # should a late answer come in after all, it takes no mail
+        for _ in range(NO_WAIT.attempts):
+            sendgrid.delay_next(1)
+    inner = SendGridNotifier(client, SENDER, RECIPIENTS, timeout_seconds=0.3, retry=NO_WAIT)
     safe = SafeNotifier(inner, known_secrets=[wrong_key])
 
     returned = safe.send(backup_failed(DATABASE, LEAKY_ERROR, WHEN, backup_id="bk-42"))  # type: ignore[func-returns-value]
@@ -145,7 +164,7 @@ def test_log_notifier_writes_one_structured_error_line(caplog: pytest.LogCapture
     ],
 )
 def test_a_refusal_of_any_shape_is_explained(sendgrid: FakeSendGrid, body: object) -> None:
-    sendgrid.fail_next(502, body=body)
+    refuse_every_attempt(sendgrid, 502, body=body)
     with pytest.raises(NotificationError, match="502"):
         notifier_on(sendgrid).send(backup_failed(DATABASE, "x", WHEN))
 
@@ -165,6 +184,16 @@ def test_known_secrets_are_masked_in_the_mail_and_the_log(
     SafeNotifier(notifier_on(sendgrid), known_secrets=[password]).send(notification)
     [mail] = sendgrid.mails
     assert password not in json.dumps(mail.body)
-    sendgrid.fail_next(500)
+    refuse_every_attempt(sendgrid, 500)
     SafeNotifier(notifier_on(sendgrid), known_secrets=[password]).send(notification)
     assert critical_lines(caplog) and password not in caplog.text
+
+
+def test_log_notifier_gives_the_next_step_of_what_happened(caplog: pytest.LogCaptureFixture) -> None:
+    notification = drive_upload_degraded(DATABASE, "disk full", WHEN, "bk-3", "drive", StorageKind.LOCAL)
+    LogNotifier().send(notification)
+    [record] = caplog.records
+    line = json.loads(record.getMessage())
+    assert line["message"].startswith("[DB backup] Backup not stored in local storage")
+    assert line["next_step"] == next_step(NotificationKind.DRIVE_UPLOAD_DEGRADED, str(StorageKind.LOCAL))
+    assert "drive-test" not in line["next_step"]
