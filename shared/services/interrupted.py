@@ -24,7 +24,7 @@ from shared.catalog.paging import every_backup
 from shared.dburl import DatabaseURL
 from shared.errors import RecordChangedError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
-from shared.notify.base import backup_failed, restore_failed
+from shared.notify.base import DatabaseAfter, backup_failed, restore_failed
 from shared.services.context import ServiceContext
 from shared.services.leftovers import discard_files
 from shared.services.locking import lock_name
@@ -123,7 +123,8 @@ def _report_restore(ctx: ServiceContext, pre: Backup, actor: str) -> None:
         },
         severity="ERROR",
     )
-    ctx.notifier.send(restore_failed(pre.database, error, ctx.clock.now(), restored, pre.id))
+    after = DatabaseAfter.MAY_BE_INCOMPLETE if touched else DatabaseAfter.UNCHANGED
+    ctx.notifier.send(restore_failed(pre.database, error, ctx.clock.now(), restored, pre.id, after))
 
 
 def end_restore_mark(catalog: Catalog, pre: Backup, protect_because: str | None = None) -> None:

@@ -22,7 +22,7 @@ from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import BusyError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
-from shared.notify.base import NotificationKind
+from shared.notify.base import DatabaseAfter, NotificationKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS
@@ -183,6 +183,7 @@ def test_a_restore_killed_mid_way_is_reported_and_its_pre_restore_backup_kept(
     [mail] = notifier.sent
     assert (mail.kind, mail.backup_id) == (NotificationKind.RESTORE_FAILED, backup.id)
     assert pre.id in mail.error and "incomplete" in mail.error and mail.facts["pre-restore backup"] == pre.id
+    assert mail.variant == DatabaseAfter.MAY_BE_INCOMPLETE
     [entry] = [
         log for log in context.catalog.list_logs(backup.id) if log.details.get("outcome") == "interrupted"
     ]
@@ -204,6 +205,7 @@ def test_a_restore_killed_while_taking_its_pre_restore_backup_is_reported_as_not
     [mail] = notifier.sent  # the restore's, which says it all; not one for the pre-restore backup too
     assert (mail.kind, mail.backup_id) == (NotificationKind.RESTORE_FAILED, backup.id)
     assert "before it changed the database" in mail.error and "incomplete" not in mail.error
+    assert mail.variant == DatabaseAfter.UNCHANGED
     [entry] = [
         log
         for log in context.catalog.list_logs(backup.id)
