@@ -8,6 +8,8 @@ import sys
 from cli.app import App, Result
 from cli.progress import ProgressLine
 from shared.errors import InvalidInputError
+from shared.models import AuditAction
+from shared.services.refusals import refusals_audited
 
 
 def register(
@@ -20,7 +22,8 @@ def register(
 
 
 def run(args: argparse.Namespace, app: App) -> Result:
-    backup = app.records.show(args.id)
+    with refusals_audited(app.context.auditor, app.actor, AuditAction.RESTORE, args.id):
+        backup = app.records.show(args.id)  # as the restore itself would refuse it
     if not args.force:
         _confirm(app, backup.id)
     progress = ProgressLine("restore")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 from shared.compression import make_compressor
 from shared.dburl import DatabaseURL
 from shared.engines.base import DumpReport
-from shared.errors import BackupServiceError, ConfigurationError, LockLostError, RecordChangedError
+from shared.errors import ConfigurationError, LockLostError, RecordChangedError
 from shared.models import (
     AuditAction,
     Backup,
@@ -20,12 +22,13 @@ from shared.models import (
 )
 from shared.notify.base import backup_failed, drive_upload_degraded
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
-from shared.redaction import redact
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.interrupted import settle_interrupted_runs
 from shared.services.leftovers import discard_failed_uploads, discard_files
 from shared.services.locking import DatabaseLock, lock_name
+from shared.services.refusals import describe_error as describe_error
+from shared.services.refusals import refusals_audited
 from shared.services.stored_outcome import UNFINISHED, Stored, stored_outcome
 from shared.storage.base import Storage
 from shared.time_limit import TimeLimit
@@ -61,11 +64,16 @@ class BackupService:
         progress: ProgressCallback | None = None,
     ) -> Backup:
         """Take a backup of the configured database. Raises `BusyError` while another run holds it;
-        on failure the record is `failed` with the reason, no file is left, and the error is raised."""
-        url = self._ctx.config.require_database()
-        time_limit = self._ctx.start_time_limit()
-        with DatabaseLock(self._ctx.catalog, self._ctx.clock, url, self._ctx.lock_ttl, "backup") as lock:
-            settle_interrupted_runs(self._ctx, url, actor)
+        on failure the record is `failed` with the reason, no file is left (unless the catalog could not
+        record the failure: see `_fail`), and the error is raised. Refused before a record exists (busy, no
+        database configured), it is audited as refused."""
+        ctx = self._ctx
+        with ExitStack() as held:
+            with refusals_audited(ctx.auditor, actor, AuditAction.CREATE, details={"source": str(source)}):
+                url = ctx.config.require_database()
+                time_limit = ctx.start_time_limit()
+                lock = held.enter_context(DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "backup"))
+                settle_interrupted_runs(ctx, url, actor)
             return self.create_while_locked(
                 url, actor, source, lock, protect=protect, progress=progress, time_limit=time_limit
             )
@@ -105,9 +113,10 @@ class BackupService:
             run_lock=lock_name(url),
             restoring=restoring,
         )
-        ctx.catalog.add_backup(backup)
-        backup.status = BackupStatus.RUNNING
-        ctx.catalog.update_backup(backup)
+        with refusals_audited(ctx.auditor, actor, AuditAction.CREATE, backup.id, {"source": str(source)}):
+            ctx.catalog.add_backup(backup)
+            backup.status = BackupStatus.RUNNING
+            ctx.catalog.update_backup(backup)
         try:
             failed = self._run(url, backup, progress, time_limit, lock)
         except (Exception, KeyboardInterrupt) as exc:  # Ctrl-C fails the backup as any error does
@@ -180,13 +189,16 @@ class BackupService:
         completed_at = backup.completed_at or self._ctx.clock.now()
         for kind, reason in reasons.items():
             degraded = drive_upload_degraded(
-                backup.database, f"{kind}: {reason}", completed_at, backup.id, kept_at
+                backup.database, f"{kind}: {reason}", completed_at, backup.id, kept_at, kind
             )
             self._ctx.notifier.send(degraded)
 
     def _fail(self, backup: Backup, actor: str, exc: BaseException) -> None:
         """Record the backup as failed, then remove its files: in that order, since a completion write that
-        seemed to fail may have been applied, and a record saying completed must never lose its files."""
+        seemed to fail may have been applied, and a record saying completed must never lose its files. Never
+        raises, so that the caller raises `exc` itself: when the catalog cannot record the failure, the files
+        stay (the next run on the database settles the record), and the failure is still logged, audited
+        and mailed."""
         ctx = self._ctx
         backup.status = BackupStatus.FAILED
         backup.completed_at = ctx.clock.now()
@@ -197,20 +209,36 @@ class BackupService:
         except RecordChangedError:
             self._leave_to_the_record(backup)
             return
+        except Exception as unrecorded:
+            self._report_failure(backup, actor, _unrecorded(backup, unrecorded))
+            return
         backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.write_targets)]
-        ctx.catalog.update_backup(backup, only=("locations", "warnings"))
+        try:
+            ctx.catalog.update_backup(backup, only=("locations", "warnings"))
+        except Exception as unrecorded:
+            _log.error(
+                "backup %s failed and its files were removed, but its record could not be updated, so it "
+                "may still name them: %s",
+                backup.id,
+                describe_error(unrecorded),
+            )
+        self._report_failure(backup, actor)
+
+    def _report_failure(self, backup: Backup, actor: str, details: dict[str, Any] | None = None) -> None:
+        """Audit the failure (a store that fails is logged by the auditor) and mail it unless the caller
+        does (`_NOTIFIED_ELSEWHERE`); the notifier never raises."""
+        ctx = self._ctx
+        error = backup.error_message or "failed"
         ctx.auditor.record(
             actor,
             AuditAction.CREATE,
             backup.id,
-            {"outcome": "failed", "error": backup.error_message},
+            {"outcome": "failed", "error": error, **(details or {})},
             severity="ERROR",
         )
         if backup.source not in _NOTIFIED_ELSEWHERE:
-            ctx.notifier.send(
-                backup_failed(backup.database, backup.error_message, backup.completed_at, backup.id)
-            )
-
+            completed_at = backup.completed_at or ctx.clock.now()
+            ctx.notifier.send(backup_failed(backup.database, error, completed_at, backup.id))
 
     def _leave_to_the_record(self, backup: Backup) -> None:
         """The record is not this run's to fail any more: another run settled it as interrupted (and
@@ -222,13 +250,14 @@ class BackupService:
         _log.warning("backup %s failed, but its record is %s now: left as stored", backup.id, outcome.value)
 
 
-def describe_error(exc: BaseException) -> str:
-    """The error as recorded in a backup's metadata and the audit log: redacted, at most 2000 characters."""
-    if isinstance(exc, KeyboardInterrupt):  # the command line raises it for SIGTERM too, naming the signal
-        return f"interrupted ({exc})" if str(exc) else "interrupted from the keyboard (Ctrl-C)"
-    text = str(exc).strip()
-    if not text:
-        text = type(exc).__name__
-    elif not isinstance(exc, BackupServiceError):
-        text = f"{type(exc).__name__}: {text}"
-    return redact(text)[:2000]
+def _unrecorded(backup: Backup, unrecorded: Exception) -> dict[str, Any]:
+    """Log a failure that the catalog could not record, with its own error; what the audit adds about it."""
+    why = describe_error(unrecorded)
+    _log.error(
+        "backup %s failed: %s. Recording the failure failed too (%s): the record may still say running, and "
+        "its files are kept until the next run on the database settles it",
+        backup.id,
+        backup.error_message,
+        why,
+    )
+    return {"recorded": False, "record_error": why}

@@ -20,6 +20,8 @@ Safety rules, in order of importance:
 
 Each deletion, and each failed one, writes one `cleanup` audit entry. Errors other than `StorageError`
 (a bug, a catalog outage) stop the run; running it again is safe, since deleting a gone file is no error.
+A run refused (another cleanup holds the lock) or stopped (by such an error, or a lost lock) writes one
+more, without a backup id, with `outcome` refused or failed and the error.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from shared.retention import RetentionPlan, RetentionPolicy, database_key, plan_
 from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS
 from shared.services.locking import Lease
 from shared.services.records import backup_change_lock, restore_using
+from shared.services.refusals import refusals_audited
 from shared.storage.base import Storage
 
 _log = logging.getLogger("backup.cleanup")
@@ -100,17 +103,19 @@ class CleanupService:
         return plan_retention(backups, policy, self._clock.now())
 
     def run(self, actor: str, dry_run: bool) -> CleanupResult:
-        """Plan, and unless `dry_run`, delete. Raises `BusyError` while another cleanup holds the lock."""
+        """Plan, and unless `dry_run`, delete. Raises `BusyError` while another cleanup holds the lock. A run
+        that is refused or stopped by an error is audited (a dry run is not: it changes nothing)."""
         if dry_run:
             return CleanupResult(plan=self.plan(), dry_run=True)
         owner = f"cleanup-{uuid.uuid4().hex}"
         lease = Lease(self._catalog, self._clock, LOCK_NAME, owner, LOCK_TTL, "cleanup", "cleanup")
-        if not lease.take():
-            raise BusyError("another cleanup is running; try again when it has finished")
-        try:
-            return self._carry_out(actor, self.plan(), lease)
-        finally:
-            lease.release()
+        with refusals_audited(self._auditor, actor, AuditAction.CLEANUP):
+            if not lease.take():
+                raise BusyError("another cleanup is running; try again when it has finished")
+            try:
+                return self._carry_out(actor, self.plan(), lease)
+            finally:
+                lease.release()
 
     def _carry_out(self, actor: str, plan: RetentionPlan, lease: Lease) -> CleanupResult:
         deleted: list[str] = []
@@ -119,6 +124,8 @@ class CleanupService:
             if not lease.renew():
                 stopped = f"this cleanup stopped: its lock was lost ({lease.lost}); another cleanup goes on"
                 failures.append(CleanupFailure(planned.id, stopped))
+                details = {"outcome": "failed", "error": stopped}
+                self._auditor.record(actor, AuditAction.CLEANUP, None, details, severity="ERROR")
                 break
             with backup_change_lock(self._catalog, self._clock, planned.id, "cleanup") as held:
                 backup = self._still_to_delete(planned.id, plan) if held else None

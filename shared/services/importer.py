@@ -25,6 +25,7 @@ from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.dump_trailers import TrailerCheck
 from shared.services.leftovers import discard_failed_uploads, discard_files
+from shared.services.refusals import refusals_audited
 from shared.services.stored_outcome import Stored, stored_outcome
 
 _log = logging.getLogger(__name__)
@@ -56,7 +57,23 @@ class ImportService:
         """Register a dump made by this tool, `mariadb-dump`/`mysqldump` or `pg_dump` (plain SQL,
         optionally gzip- or zstd-compressed). The whole file is checked while it is stored: a file that
         is not such a dump, whose compressed data is damaged or cut short, or whose SQL does not end
-        with its dump tool's "completed" trailer, is refused and nothing is kept."""
+        with its dump tool's "completed" trailer, is refused and nothing is kept. Audited either way: a
+        refused or failed import with the error (and the backup id once its storing began)."""
+        ctx = self._ctx
+        about = {"file": path.name}
+        with refusals_audited(ctx.auditor, actor, AuditAction.IMPORT, details=about):
+            backup, compression = self._prepared(path, actor, created_at)
+        with refusals_audited(ctx.auditor, actor, AuditAction.IMPORT, backup.id, about):
+            self._store(path, backup, compression, progress)
+        details = {**about, "engine": backup.database.engine, "sha256": backup.sha256}
+        ctx.auditor.record(actor, AuditAction.IMPORT, backup.id, details)
+        return backup
+
+    def _prepared(
+        self, path: Path, actor: str, created_at: datetime | None
+    ) -> tuple[Backup, Compression]:
+        """The record the file would get, running, and the file's compression; raises `InvalidInputError`
+        for a file that is not a dump."""
         ctx = self._ctx
         head = _read_head(path)
         compression = detect_compression(head)
@@ -80,8 +97,16 @@ class ImportService:
             compression=stored_as,
             status=BackupStatus.RUNNING,
         )
-        source = _checked_file_chunks(path, compression, TrailerCheck(engine))
-        compressor = make_compressor(stored_as if compression is Compression.NONE else Compression.NONE)
+        return backup, compression
+
+    def _store(
+        self, path: Path, backup: Backup, compression: Compression, progress: ProgressCallback | None
+    ) -> None:
+        """Store the file, checking it, and record `backup` as completed; nothing is kept on failure."""
+        ctx = self._ctx
+        source = _checked_file_chunks(path, compression, TrailerCheck(backup.database.engine))
+        as_is = compression is not Compression.NONE  # a compressed file is stored as it is
+        compressor = make_compressor(Compression.NONE if as_is else backup.compression)
         uploads, refused = begin_uploads(ctx.write_targets, backup.filename)
         try:
             result = run_pipeline(source, compressor, uploads, progress)
@@ -107,13 +132,6 @@ class ImportService:
                 raise
             _log.warning("backup %s: the catalog reported a failure, but the record was stored", backup.id)
         discard_failed_uploads(ctx, backup, failed_uploads)
-        ctx.auditor.record(
-            actor,
-            AuditAction.IMPORT,
-            backup.id,
-            {"file": path.name, "engine": engine, "sha256": backup.sha256},
-        )
-        return backup
 
 
 def _read_head(path: Path) -> bytes:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.catalog.base import Catalog
 from shared.compression import decompress_stream
+from shared.dburl import DatabaseURL
 from shared.errors import InvalidInputError, LockLostError, RestoreError
 from shared.models import AuditAction, Backup, BackupSource
-from shared.notify.base import restore_failed
+from shared.notify.base import DatabaseAfter, database_after, restore_failed
 from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService, describe_error
 from shared.services.context import ServiceContext
@@ -30,6 +31,7 @@ from shared.services.reading import (
     stored_copies,
     verify_backup_file,
 )
+from shared.services.refusals import refusals_audited
 from shared.time_limit import Reserve
 
 _log = logging.getLogger("backup.restore")
@@ -70,20 +72,19 @@ class RestoreService:
 
         `progress` follows the load only (`RestorePhase.LOAD`); `phase_progress` every phase.
         Raises `RestoreError` when the restore fails; the message says whether the database was put
-        back from the pre-restore backup, and gives both errors when that failed too."""
+        back from the pre-restore backup, and gives both errors when that failed too. Refused before it
+        starts (no such backup, not completed, busy), it is audited as refused."""
         ctx = self._ctx
-        url = ctx.config.require_database()
-        backup = ctx.catalog.get_backup(backup_id)
-        require_completed(backup)
-        if backup.database.engine != url.engine:
-            raise InvalidInputError(
-                f"backup {backup.id} is a {backup.database.engine} dump; it cannot be restored into the "
-                f"{url.engine} database {url.database!r}"
-            )
         audit = ctx.auditor
-        time_limit = ctx.start_time_limit()
-        with DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore") as lock:
-            settle_interrupted_runs(ctx, url, actor)
+        with ExitStack() as held:
+            with refusals_audited(ctx.auditor, actor, AuditAction.RESTORE, backup_id):
+                url = ctx.config.require_database()
+                backup = ctx.catalog.get_backup(backup_id)
+                require_completed(backup)
+                _require_engine(backup, url)
+                time_limit = ctx.start_time_limit()
+                lock = held.enter_context(DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore"))
+                settle_interrupted_runs(ctx, url, actor)
             audit.record(actor, AuditAction.RESTORE, backup.id, {"outcome": "started", "into": url.database})
             pre: Backup | None = None
             try:
@@ -110,7 +111,10 @@ class RestoreService:
                     {"outcome": "refused", "error": describe_error(exc), "database_touched": False},
                     severity="ERROR",
                 )
-                ctx.notifier.send(restore_failed(backup.database, exc, ctx.clock.now(), backup.id))
+                refused = restore_failed(
+                    backup.database, exc, ctx.clock.now(), backup.id, after=DatabaseAfter.UNCHANGED
+                )
+                ctx.notifier.send(refused)
                 raise
             engine = ctx.engine_factory(url)
             # A restore that has committed part of its work stops early enough to leave time for putting
@@ -141,7 +145,14 @@ class RestoreService:
                         severity="ERROR",
                     )
                     ctx.notifier.send(
-                        restore_failed(backup.database, message, ctx.clock.now(), backup.id, pre.id)
+                        restore_failed(
+                            backup.database,
+                            message,
+                            ctx.clock.now(),
+                            backup.id,
+                            pre.id,
+                            database_after(changed=not unchanged, put_back=put_back_error is None),
+                        )
                     )
                     raise RestoreError(message) from first
             audit.record(
@@ -185,6 +196,14 @@ class RestoreService:
             report_damaged_copies(ctx, actor, pre, damaged, copy.kind)
             return None
         return "; ".join(damaged) or _sentence(missing_file_error(pre))
+
+
+def _require_engine(backup: Backup, url: DatabaseURL) -> None:
+    if backup.database.engine != url.engine:
+        raise InvalidInputError(
+            f"backup {backup.id} is a {backup.database.engine} dump; it cannot be restored into the "
+            f"{url.engine} database {url.database!r}"
+        )
 
 
 def _kept_for_hand_restore(restored_id: str) -> str:

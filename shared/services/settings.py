@@ -8,8 +8,13 @@ the jobs and the settings out of step and lose one of the changes.
 Order, so that a failure leaves nothing half-saved: validate everything (new Drive credentials are checked
 as the wiring will read them) → update the Scheduler jobs → store new Drive credentials (a new Secret
 Manager version) → save the settings → one audit entry. A failure after a Scheduler update puts every job
-that was changed back as it was (and says so if that fails too). A secret version that was stored before
-the settings save failed stays; it is the caller's own new value, and the next attempt stores it again.
+that was changed back as it was (and says so if that fails too, in a CRITICAL log line naming the job and
+how it differs from the settings). A secret version that was stored before the settings save failed stays;
+it is the caller's own new value, and the next attempt stores it again.
+
+A save that is refused or fails is audited too (`outcome` refused or failed, the error, and for a failure
+after a Scheduler update whether each job was put back); not invalid settings, which change nothing, nor a
+denial, which is audited as `access_denied`.
 """
 
 from __future__ import annotations
@@ -17,16 +22,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from shared.auth.errors import PermissionDeniedError
 from shared.errors import BackupServiceError, BusyError, ConfigurationError
 from shared.models import AuditAction, BackupSettings, StorageKind
-from shared.notify.base import describe_error
-from shared.schedule_sync import JobMove, SchedulerJobs, ScheduleSyncError, moves_for
+from shared.schedule_sync import JobMove, SchedulerJobs, ScheduleSpec, ScheduleSyncError, moves_for
 from shared.services.context import ServiceContext
+from shared.services.refusals import describe_error, refusals_audited
 from shared.settings_rules import (
     SettingsValidationError,
     apply_changes,
@@ -60,13 +66,16 @@ class SettingsService:
         """Raises `SettingsValidationError` (nothing touched), `BusyError` (another save is running),
         `ScheduleSyncError`, or the storing error. `authorize(current, updated)`, called under the save
         lock before anything is changed, may refuse the change by raising."""
-        with self._save_lock():
-            current = self._ctx.catalog.get_settings()
-            updated = self._validated(current, changes, drive_credentials)
-            if authorize is not None:
-                authorize(current, updated)
-            moves = moves_for(self._jobs, updated)
-            self._apply(moves, updated, drive_credentials)
+        unaudited = (SettingsValidationError, PermissionDeniedError)  # nothing changed; a denial is audited
+        with ExitStack() as held:
+            with refusals_audited(self._ctx.auditor, actor, AuditAction.SETTINGS_CHANGE, unless=unaudited):
+                held.enter_context(self._save_lock())
+                current = self._ctx.catalog.get_settings()
+                updated = self._validated(current, changes, drive_credentials)
+                if authorize is not None:
+                    authorize(current, updated)
+                moves = moves_for(self._jobs, updated)
+            self._apply(moves, updated, drive_credentials, actor)
             self._audit(actor, current, updated, changes, moves, drive_credentials)
             return self._stored(updated)
 
@@ -112,7 +121,11 @@ class SettingsService:
             return {"google_drive_folder_id": needed}
         return {}
 
-    def _apply(self, moves: list[JobMove], updated: BackupSettings, drive_credentials: str | None) -> None:
+    def _apply(
+        self, moves: list[JobMove], updated: BackupSettings, drive_credentials: str | None, actor: str
+    ) -> None:
+        """Update the jobs, store the credentials, save the settings; on failure, put the jobs back and
+        audit the failed save."""
         ctx = self._ctx
         started: list[JobMove] = []
         try:
@@ -124,8 +137,19 @@ class SettingsService:
                 ctx.secrets.add_version(ctx.config.drive.oauth_secret, drive_credentials)
             ctx.catalog.save_settings(updated)
         except Exception as exc:
-            self._put_back(started, exc)
+            put_back = self._put_back(started, exc)
+            self._audit_failure(actor, exc, put_back)
+            if not all(put_back.values()):
+                left = " and ".join(job for job, done in put_back.items() if not done)
+                raise BackupServiceError(
+                    f"settings were not saved, and the {left} Scheduler job could not be put back: save the "
+                    "settings again to bring the jobs in step"
+                ) from exc
             raise
+
+    def _audit_failure(self, actor: str, exc: Exception, put_back: dict[str, bool]) -> None:
+        details = {"outcome": "failed", "error": describe_error(exc), "jobs_put_back": put_back}
+        self._ctx.auditor.record(actor, AuditAction.SETTINGS_CHANGE, None, details, severity="ERROR")
 
     def _audit(
         self,
@@ -157,22 +181,49 @@ class SettingsService:
             _log.warning("settings were saved but could not be read back: %s", describe_error(exc))
             return saved
 
-    def _put_back(self, started: list[JobMove], cause: Exception) -> None:
-        """Every job that was (or may have been) changed back to how it was, the last one first."""
-        failed: list[str] = []
+    def _put_back(self, started: list[JobMove], cause: Exception) -> dict[str, bool]:
+        """Every job that was (or may have been) changed back to how it was, the last one first; whether
+        each was."""
+        put_back: dict[str, bool] = {}
         for move in reversed(started):
             try:
                 move.sync.write(move.before)
             except ScheduleSyncError as again:
-                _log.error(
-                    "settings were not saved (%s), and putting the %s Scheduler job back failed too: %s",
-                    type(cause).__name__,
-                    move.job,
-                    again,
-                )
-                failed.append(move.job)
-        if failed:
-            raise BackupServiceError(
-                f"settings were not saved, and the {' and '.join(failed)} Scheduler job could not be put "
-                "back: save the settings again to bring the jobs in step"
-            ) from cause
+                self._report_out_of_step(move, cause, again)
+                put_back[move.job] = False
+            else:
+                put_back[move.job] = True
+        return put_back
+
+    def _report_out_of_step(self, move: JobMove, cause: Exception, again: ScheduleSyncError) -> None:
+        """CRITICAL: a job left out of step with the stored settings, as it is now against as they want it,
+        so that an operator can set it by hand."""
+        scheduler = self._ctx.config.scheduler
+        name = (scheduler.backup_job if move.job == "backup" else scheduler.cleanup_job) or move.job
+        _log.critical(
+            "SCHEDULER JOB OUT OF STEP WITH THE SETTINGS: settings were not saved (%s), and putting the %s "
+            "Scheduler job %s back failed too (%s). The job is %s; the stored settings want %s. Set the job "
+            "so by hand (Cloud Console or gcloud scheduler jobs update/pause/resume), or save the settings "
+            "again.",
+            describe_error(cause),
+            move.job,
+            name,
+            describe_error(again),
+            self._state_now(move),
+            _describe_spec(move.before),
+        )
+
+    def _state_now(self, move: JobMove) -> str:
+        try:
+            now = move.sync.read()
+        except Exception as exc:
+            return (
+                f"unknown: it could not be read either ({describe_error(exc)}); this save may have left it "
+                f"{_describe_spec(move.after)}"
+            )
+        return "gone" if now is None else f"now {_describe_spec(now)}"
+
+
+def _describe_spec(spec: ScheduleSpec) -> str:
+    state = "PAUSED" if spec.paused else "ENABLED"
+    return f"schedule {spec.cron!r} in time zone {spec.time_zone}, {state}"

@@ -5,8 +5,10 @@ functions use changed Drive settings at once, in every instance."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from werkzeug.test import TestResponse
@@ -15,7 +17,7 @@ from functions import runtime
 from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import BusyError
-from shared.models import AuditAction, BackupSettings
+from shared.models import AuditAction, BackupLog, BackupSettings
 from shared.schedule_sync import SchedulerJobs, ScheduleSpec, ScheduleSync
 from shared.services.settings import SAVE_LOCK, SAVE_LOCK_TTL, SettingsService
 from tests.databases import limited_user
@@ -33,7 +35,17 @@ RETENTION_OFF = {"retention_daily": 0, "retention_weekly": 0, "retention_monthly
 
 
 def _settings_changes(api: Api) -> int:
-    return sum(log.action is AuditAction.SETTINGS_CHANGE for log in api.logs())
+    """Saves audited as made (a refused or failed one has an `outcome`)."""
+    return sum("outcome" not in log.details for log in _saves(api))
+
+
+def _unsaved(api: Api) -> list[dict[str, Any]]:
+    """The details of the saves audited as refused or failed, oldest first."""
+    return [log.details for log in reversed(_saves(api)) if "outcome" in log.details]
+
+
+def _saves(api: Api) -> list[BackupLog]:
+    return [log for log in api.logs() if log.action is AuditAction.SETTINGS_CHANGE]
 
 
 def _tests_audited(api: Api, action: AuditAction) -> list[str]:
@@ -53,6 +65,10 @@ def test_scheduler_failure_saves_nothing(api: Api, scheduler: FakeCloudScheduler
         job = scheduler.job(JOB)
         assert (job["schedule"], job["timeZone"], job["state"]) == ("0 2 * * *", "UTC", "PAUSED"), verb
     assert _settings_changes(api) == 0
+    unsaved = _unsaved(api)
+    assert [entry["outcome"] for entry in unsaved] == ["failed"] * 3
+    assert all("Cloud Scheduler job" in entry["error"] for entry in unsaved), unsaved
+    assert [entry.get("jobs_put_back") for entry in unsaved] == [{"backup": True}, {"backup": True}, None]
 
 
 def test_a_save_answers_the_settings_as_stored(world: Api) -> None:
@@ -97,6 +113,34 @@ def test_secret_failure_puts_the_job_back(
     assert (job["schedule"], job["timeZone"], job["state"]) == ("0 2 * * *", "UTC", "PAUSED")
     assert [c.method for c in scheduler.calls].count("PATCH") == 2  # moved, then put back
     assert _settings_changes(api) == 0
+    [failed] = _unsaved(api)
+    assert failed["outcome"] == "failed" and failed["jobs_put_back"] == {"backup": True}
+    assert "very-secret-value" not in json.dumps(failed)
+
+
+def test_a_put_back_that_fails_is_audited_and_logged_critical(
+    tmp_path: Path,
+    mysql_db: DatabaseURL,
+    certs: CertsServer,
+    scheduler: FakeCloudScheduler,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = make_api(tmp_path / "h", mysql_db, certs, scheduler, extra={"BACKUP_SECRETS": "env"})  # read-only
+    scheduler.fail("pause")  # the save resumes the job; putting it back pauses it
+    with caplog.at_level(logging.CRITICAL, logger="backup.settings"):
+        answer = api.call("backup_settings", "PUT", body={**CHANGE, "drive_credentials": CREDENTIALS})
+    assert answer.status_code == 500 and "could not be put back" in answer.get_json()["error"]
+    assert api.runtime.context.catalog.get_settings() == BackupSettings()  # schedule_enabled false
+    job = scheduler.job(JOB)
+    assert (job["schedule"], job["timeZone"], job["state"]) == ("0 2 * * *", "UTC", "ENABLED")
+    [failed] = _unsaved(api)
+    assert failed["outcome"] == "failed" and failed["jobs_put_back"] == {"backup": False}
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert JOB in line and "OUT OF STEP" in line, line
+    assert "now schedule '0 2 * * *' in time zone UTC, ENABLED" in line
+    assert "settings want schedule '0 2 * * *' in time zone UTC, PAUSED" in line
+    assert "very-secret-value" not in line
+    runtime.reset()
 
 
 def test_test_drive_without_drive_is_a_clear_400(api: Api) -> None:
@@ -187,6 +231,8 @@ def test_a_failed_cleanup_job_update_puts_both_jobs_back(
     assert (_state(scheduler, JOB), _state(scheduler, CLEANUP_JOB)) == jobs_before
     assert both_jobs.runtime.context.catalog.get_settings() == before
     assert _settings_changes(both_jobs) == 1
+    [failed] = _unsaved(both_jobs)
+    assert failed["jobs_put_back"] == {"cleanup": True, "backup": True}
 
 
 def test_a_failed_save_puts_both_jobs_back(
@@ -215,6 +261,8 @@ def test_a_save_while_another_holds_the_lock_is_busy(api: Api, scheduler: FakeCl
     assert answer.status_code == 409 and "another settings save" in answer.get_json()["error"]
     assert not [call for call in scheduler.calls if call.method != "GET"]
     assert ctx.catalog.get_settings() == BackupSettings()
+    [refused] = _unsaved(api)
+    assert refused["outcome"] == "refused" and "another settings save" in refused["error"]
     ctx.catalog.release_lock(SAVE_LOCK, "another-save")
     assert api.call("backup_settings", "PUT", body=CHANGE).status_code == 200
 
@@ -377,6 +425,7 @@ def test_turning_drive_on_without_drive_in_the_storage_is_refused(api: Api) -> N
     message = answer.get_json()["fields"]["google_drive_enabled"]
     assert "BACKUP_STORAGE is local" in message and "local,drive" in message
     assert api.runtime.context.catalog.get_settings() == before and _settings_changes(api) == 0
+    assert _unsaved(api) == [], "invalid settings change nothing, so they are not audited"
     assert _drive_switch(api, False, "a-folder-id-0123").status_code == 200
 
 

@@ -5,18 +5,17 @@ record is deleted."""
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import FixedClock
 from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import CatalogUnavailableError, LockLostError
-from shared.models import AuditAction, Backup, BackupStatus, StorageKind
+from shared.models import AuditAction, BackupStatus, StorageKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.importer import ImportService
@@ -26,44 +25,7 @@ from shared.services.restore import RestoreService
 from shared.storage.base import Storage, Upload
 from shared.wiring import build_context
 from tests.sample_data import fingerprint
-
-UNANSWERED = CatalogUnavailableError("the catalog (Firestore) did not answer within 10 s")
-
-
-class UnansweredWrites(SQLiteCatalog):
-    """The real SQLite catalog, whose writes of the backups `lost` picks are answered as a timeout: applied
-    first when `applied`, else not at all."""
-
-    lost: Callable[[Backup], bool] = staticmethod(lambda backup: False)
-    applied = True
-
-    def add_backup(self, backup: Backup) -> None:
-        self._write(backup, lambda: super(UnansweredWrites, self).add_backup(backup))
-
-    def update_backup(
-        self, backup: Backup, *, only: Collection[str] = (), if_status: Collection[BackupStatus] = ()
-    ) -> None:
-        self._write(
-            backup,
-            lambda: super(UnansweredWrites, self).update_backup(backup, only=only, if_status=if_status),
-        )
-
-    def _write(self, backup: Backup, write: Callable[[], None]) -> None:
-        lost = self.lost(backup)
-        if self.applied or not lost:
-            write()
-        if lost:
-            raise UNANSWERED
-
-
-def _flaky_context(
-    home: Path, url: DatabaseURL | None, clock: FixedClock
-) -> tuple[ServiceContext, UnansweredWrites]:
-    """A context whose catalog is `UnansweredWrites` over the same file (the auditor writes there too)."""
-    context = build_context(Config(database_url=url, home=home), clock)
-    catalog = UnansweredWrites(context.config.catalog_path, clock)
-    context.catalog = catalog
-    return context, catalog
+from tests.services.unanswered_writes import flaky_context
 
 
 def _stored_files(context: ServiceContext) -> list[str]:
@@ -74,7 +36,7 @@ def _stored_files(context: ServiceContext) -> list[str]:
 def test_a_completion_write_applied_but_unanswered_keeps_the_backup_restorable(
     tmp_path: Path, clock: FixedClock, db_url: DatabaseURL
 ) -> None:
-    context, catalog = _flaky_context(tmp_path / "home", db_url, clock)
+    context, catalog = flaky_context(tmp_path / "home", db_url, clock)
     original = fingerprint(db_url)
     catalog.lost = lambda backup: backup.status is BackupStatus.COMPLETED
     with pytest.raises(CatalogUnavailableError):
@@ -146,7 +108,7 @@ def _postgres_dump(tmp_path: Path) -> Path:
 
 
 def test_an_import_whose_record_was_stored_unanswered_is_imported(tmp_path: Path, clock: FixedClock) -> None:
-    context, catalog = _flaky_context(tmp_path / "home", None, clock)
+    context, catalog = flaky_context(tmp_path / "home", None, clock)
     catalog.lost = lambda backup: True
     imported = ImportService(context).import_file(_postgres_dump(tmp_path), "alice")
     catalog.lost = lambda backup: False
@@ -155,7 +117,7 @@ def test_an_import_whose_record_was_stored_unanswered_is_imported(tmp_path: Path
 
 
 def test_an_import_whose_record_was_not_stored_leaves_no_file(tmp_path: Path, clock: FixedClock) -> None:
-    context, catalog = _flaky_context(tmp_path / "home", None, clock)
+    context, catalog = flaky_context(tmp_path / "home", None, clock)
     catalog.lost, catalog.applied = (lambda backup: True), False
     with pytest.raises(CatalogUnavailableError):
         ImportService(context).import_file(_postgres_dump(tmp_path), "alice")

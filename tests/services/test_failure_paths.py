@@ -17,6 +17,7 @@ from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import BackupServiceError, LockLostError, RestoreError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus, StorageKind
+from shared.notify.base import DatabaseAfter, NotificationKind
 from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
@@ -159,6 +160,7 @@ def test_a_put_back_that_fails_protects_the_pre_restore_backup_and_says_so(
     outcome = _restore_outcome(context, backup.id)
     assert outcome["put_back"] is True and outcome["database_as_before"] is False
     assert [mail.backup_id for mail in notifier.sent] == [backup.id]
+    assert notifier.sent[0].variant == DatabaseAfter.MAY_BE_INCOMPLETE
 
 
 def test_a_dead_run_is_settled_even_when_a_storage_cannot_be_reached(
@@ -202,12 +204,16 @@ def test_a_drive_copy_made_but_not_confirmed_is_not_left_behind(
         context.targets = (StorageKind.LOCAL, StorageKind.DRIVE)
         drive_fake.failures.dropped_chunks[1] = True  # the only chunk, kept
         drive_fake.failures.rate_limited_after_drop = out_of_reach_for
+        notifier = RecordingNotifier()
+        context.notifier = notifier
 
         taken = BackupService(context).create("bob")
 
     assert taken.status is BackupStatus.COMPLETED
     assert [location.kind for location in taken.locations] == [StorageKind.LOCAL]
     assert any(w.startswith("storage drive failed, the backup is kept elsewhere") for w in taken.warnings)
+    [mail] = notifier.sent
+    assert (mail.kind, mail.variant) == (NotificationKind.DRIVE_UPLOAD_DEGRADED, str(StorageKind.DRIVE))
     left = [file.name for file in drive_fake.files_in(drive_folder)]
     if out_of_reach_for == DRIVE_ATTEMPTS:
         assert left == []

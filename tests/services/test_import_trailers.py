@@ -20,7 +20,7 @@ from shared.clock import FixedClock
 from shared.compression import decompress_stream
 from shared.dburl import DatabaseURL
 from shared.errors import InvalidInputError
-from shared.models import AuditAction, BackupStatus, StorageKind
+from shared.models import AuditAction, BackupLog, BackupStatus, StorageKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.dump_trailers import TrailerCheck
@@ -82,8 +82,10 @@ def _import(context: ServiceContext, path: Path, content: bytes) -> str:
 
 
 def _refused(context: ServiceContext, path: Path, content: bytes, message: str) -> None:
-    """The import fails with `message`; no file is stored and the catalog gains no record or entry."""
+    """The import fails with `message`; no file is stored and the catalog gains no record, only the entry
+    of the refused import."""
     before = {backup.id for backup in context.catalog.list_backups().backups}
+    refusals = len(_imports(context, "refused"))
     path.write_bytes(content)
     with pytest.raises(InvalidInputError, match=message) as info:
         ImportService(context).import_file(path, "frank")
@@ -97,8 +99,14 @@ def _refused(context: ServiceContext, path: Path, content: bytes, message: str) 
         if location.kind is StorageKind.LOCAL
     }
     assert set(folder.iterdir() if folder.exists() else []) == stored  # no partial or hidden file either
-    imports = [log for log in context.catalog.list_logs() if log.action is AuditAction.IMPORT]
-    assert len(imports) == len(before)
+    assert len(_imports(context, None)) == len(before)
+    assert len(_imports(context, "refused")) == refusals + 1
+
+
+def _imports(context: ServiceContext, outcome: str | None) -> list[BackupLog]:
+    """The import entries with that `outcome` (None: the imports made)."""
+    logs = context.catalog.list_logs(limit=1000)
+    return [log for log in logs if log.action is AuditAction.IMPORT and log.details.get("outcome") == outcome]
 
 
 _MYSQL_REFUSAL = "ends without the '-- Dump completed' line"

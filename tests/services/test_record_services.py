@@ -199,4 +199,5 @@ def test_an_import_the_catalog_refuses_to_record_leaves_no_file(tmp_path: Path, 
     with pytest.raises(Exception, match="no such table"):  # the catalog broke after it was opened
         ImportService(context).import_file(dump, "frank")
     assert list(context.config.local_backup_dir.iterdir()) == []
-    assert not any(log.action is AuditAction.IMPORT for log in context.catalog.list_logs())
+    [failed] = [log for log in context.catalog.list_logs() if log.action is AuditAction.IMPORT]
+    assert failed.details["outcome"] == "failed" and "no such table" in failed.details["error"]

@@ -15,7 +15,7 @@ from shared.config import Config
 from shared.dburl import DatabaseURL
 from shared.errors import ChecksumMismatchError, InvalidInputError, RestoreError
 from shared.models import AuditAction, BackupSource, BackupStatus, StorageKind
-from shared.notify.base import NotificationKind
+from shared.notify.base import DatabaseAfter, NotificationKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
 from shared.services.importer import ImportService
@@ -265,3 +265,4 @@ def test_a_put_back_stopped_by_a_second_ctrl_c_protects_and_reports_the_pre_rest
     [failed] = [log for log in context.catalog.list_logs(broken.id) if log.details.get("outcome") == "failed"]
     assert failed.details["database_as_before"] is False
     assert [mail.kind for mail in notifier.sent] == [NotificationKind.RESTORE_FAILED]
+    assert notifier.sent[0].variant == DatabaseAfter.MAY_BE_INCOMPLETE
