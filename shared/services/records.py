@@ -25,6 +25,7 @@ from shared.models import AuditAction, Backup, BackupSource, BackupStatus, Stora
 from shared.services.context import ServiceContext
 from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS, settle_if_abandoned
 from shared.services.locking import Lease
+from shared.services.refusals import refusals_audited
 
 CHANGE_LOCK_TTL = timedelta(minutes=10)
 """How soon a crashed holder's change lock frees itself; a live holder's heartbeat keeps it."""
@@ -118,9 +119,10 @@ class RecordService:
         and when it was protected or taken up by a restore while its copies were being deleted."""
         ctx = self._ctx
         with backup_change_lock(ctx.catalog, ctx.clock, backup_id, "delete", self._change_lock_ttl) as lease:
-            if lease is None:
-                raise _busy_changing(backup_id, self._change_lock_ttl)
-            backup = self._deletable(backup_id, actor)
+            with refusals_audited(ctx.auditor, actor, AuditAction.DELETE, backup_id):
+                if lease is None:
+                    raise _busy_changing(backup_id, self._change_lock_ttl)
+                backup = self._deletable(backup_id, actor)
             return _Deletion(ctx, backup, actor, lease).run()
 
     def _deletable(self, backup_id: str, actor: str) -> Backup:
@@ -145,13 +147,17 @@ class RecordService:
     def set_protected(self, backup_id: str, protected: bool, actor: str) -> Backup:
         """Raises `BusyError` while the backup is being deleted (it may be gone once that has finished)."""
         ctx = self._ctx
-        with backup_change_lock(ctx.catalog, ctx.clock, backup_id, "protect", self._change_lock_ttl) as lease:
+        action = AuditAction.PROTECT if protected else AuditAction.UNPROTECT
+        with (
+            backup_change_lock(ctx.catalog, ctx.clock, backup_id, "protect", self._change_lock_ttl) as lease,
+            refusals_audited(ctx.auditor, actor, action, backup_id),
+        ):
             if lease is None:
                 raise _busy_changing(backup_id, self._change_lock_ttl)
             backup = ctx.catalog.get_backup(backup_id)
             backup.is_protected = protected
             ctx.catalog.update_backup(backup, only=("is_protected",))
-        ctx.auditor.record(actor, AuditAction.PROTECT if protected else AuditAction.UNPROTECT, backup.id)
+        ctx.auditor.record(actor, action, backup.id)
         return backup
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from shared.catalog.base import BackupFilter
-from shared.errors import BusyError, InvalidInputError, NotFoundError
-from shared.models import AuditAction, BackupLog, BackupSource, BackupStatus
+from shared.errors import BusyError, InvalidInputError, NotFoundError, StorageError
+from shared.models import AuditAction, BackupLog, BackupSource, BackupStatus, StorageKind
 from shared.services.backups import BackupService
 from shared.services.cleanup import LOCK_NAME, CleanupService
 from shared.services.context import ServiceContext
 from shared.services.importer import ImportService
 from shared.services.locking import lock_name
+from shared.services.records import RecordService, change_lock_name
 from shared.services.restore import RestoreService
 from tests.catalog.strategies import make_backup
 
@@ -150,3 +151,42 @@ def test_a_cleanup_stopped_by_an_error_is_audited_once(
     [failed] = _entries(context, AuditAction.CLEANUP)
     assert failed.details["outcome"] == "failed" and "disk I/O error" in failed.details["error"]
     assert "hunter2" not in failed.details["error"]
+
+
+def test_a_delete_of_a_missing_backup_is_audited_once(context: ServiceContext) -> None:
+    missing = "0123456789abcdef"
+    with pytest.raises(NotFoundError):
+        RecordService(context).delete(missing, "alice")
+    [refused] = _entries(context, AuditAction.DELETE)
+    assert (refused.actor, refused.backup_id, refused.details["outcome"]) == ("alice", missing, "refused")
+
+
+def test_a_delete_or_protect_refused_while_the_backup_is_changed_is_audited_once(
+    context: ServiceContext, backups: BackupService
+) -> None:
+    backup = backups.create("alice")
+    records = RecordService(context)
+    with _held(context, change_lock_name(backup.id)):
+        with pytest.raises(BusyError):
+            records.delete(backup.id, "bob")
+        with pytest.raises(BusyError):
+            records.set_protected(backup.id, True, "bob")
+    for action in (AuditAction.DELETE, AuditAction.PROTECT):
+        [refused] = _entries(context, action)
+        assert (refused.actor, refused.backup_id, refused.details["outcome"]) == ("bob", backup.id, "refused")
+    assert context.catalog.get_backup(backup.id).status is BackupStatus.COMPLETED
+
+
+def test_a_delete_that_audits_its_own_failure_gets_no_second_entry(
+    context: ServiceContext, backups: BackupService
+) -> None:
+    backup = backups.create("alice")
+    location = backup.location(StorageKind.LOCAL)
+    assert location is not None
+    copy = context.config.local_backup_dir / location.ref
+    copy.unlink()
+    (copy / "in-the-way").mkdir(parents=True)  # a folder where the file was: it cannot be removed
+    with pytest.raises(StorageError):
+        RecordService(context).delete(backup.id, "alice")
+    outcomes = [log.details["outcome"] for log in _entries(context, AuditAction.DELETE)]
+    assert outcomes == ["failed"]
