@@ -20,10 +20,11 @@ from shared.models import (
     StorageKind,
     StorageLocation,
 )
-from shared.notify.base import backup_failed, drive_upload_degraded
+from shared.notify.base import backup_failed
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
+from shared.services.degraded import report_degraded
 from shared.services.interrupted import settle_interrupted_runs
 from shared.services.leftovers import discard_failed_uploads, discard_files
 from shared.services.locking import DatabaseLock, lock_name
@@ -124,7 +125,7 @@ class BackupService:
             raise
         # Completed and recorded: nothing from here on may fail it (and so delete its files).
         discard_failed_uploads(ctx, backup, failed.uploads)
-        self._report_degraded(backup, failed.reasons)
+        report_degraded(ctx, backup, failed.reasons)
         ctx.auditor.record(
             actor,
             AuditAction.CREATE,
@@ -183,15 +184,6 @@ class BackupService:
         except RecordChangedError as exc:
             raise LockLostError(f"{exc}, so this run stopped before recording it as completed") from exc
         return _FailedStorages(failed_uploads, dict(result.failures))
-
-    def _report_degraded(self, backup: Backup, reasons: dict[StorageKind, str]) -> None:
-        kept_at = ", ".join(str(location.kind) for location in backup.locations)
-        completed_at = backup.completed_at or self._ctx.clock.now()
-        for kind, reason in reasons.items():
-            degraded = drive_upload_degraded(
-                backup.database, f"{kind}: {reason}", completed_at, backup.id, kept_at, kind
-            )
-            self._ctx.notifier.send(degraded)
 
     def _fail(self, backup: Backup, actor: str, exc: BaseException) -> None:
         """Record the backup as failed, then remove its files: in that order, since a completion write that

@@ -23,6 +23,7 @@ from shared.models import (
 from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
+from shared.services.degraded import report_degraded
 from shared.services.dump_trailers import TrailerCheck
 from shared.services.leftovers import discard_failed_uploads, discard_files
 from shared.services.refusals import refusals_audited
@@ -65,7 +66,8 @@ class ImportService:
             backup, compression = self._prepared(path, actor, created_at)
         with refusals_audited(ctx.auditor, actor, AuditAction.IMPORT, backup.id, about):
             self._store(path, backup, compression, progress)
-        details = {**about, "engine": backup.database.engine, "sha256": backup.sha256}
+        stored = {"engine": backup.database.engine, "sha256": backup.sha256, "warnings": backup.warnings}
+        details = {**about, **stored}
         ctx.auditor.record(actor, AuditAction.IMPORT, backup.id, details)
         return backup
 
@@ -132,6 +134,7 @@ class ImportService:
                 raise
             _log.warning("backup %s: the catalog reported a failure, but the record was stored", backup.id)
         discard_failed_uploads(ctx, backup, failed_uploads)
+        report_degraded(ctx, backup, result.failures)
 
 
 def _read_head(path: Path) -> bytes:

@@ -3,6 +3,7 @@ and in a storage that a dead run's leftovers are in. Each leaves no file and no 
 
 from __future__ import annotations
 
+import gzip
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +22,7 @@ from shared.notify.base import DatabaseAfter, NotificationKind
 from shared.pipeline import ProgressCallback
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
+from shared.services.importer import ImportService
 from shared.services.locking import lock_name
 from shared.services.restore import RestoreService
 from shared.storage.drive import DriveStorage
@@ -307,3 +309,29 @@ def test_ctrl_c_during_a_backup_fails_it_and_leaves_no_file(
     assert record.status is BackupStatus.FAILED
     assert record.error_message == "interrupted from the keyboard (Ctrl-C)"
     assert _stored_files(context) == []
+
+
+def test_an_import_that_one_storage_fails_is_kept_elsewhere_mailed_and_audited_with_the_warning(
+    tmp_path: Path, clock: FixedClock, drive_fake: DriveFake, drive_storage: DriveStorage
+) -> None:
+    context = build_context(Config(database_url=None, home=tmp_path / "home"), clock)
+    context.storages[StorageKind.DRIVE] = drive_storage
+    context.targets = (StorageKind.LOCAL, StorageKind.DRIVE)
+    notifier = RecordingNotifier()
+    context.notifier = notifier
+    drive_fake.failures.storage_quota_exceeded = True
+    dump = tmp_path / "dump.sql.gz"
+    dump.write_bytes(gzip.compress(b"-- PostgreSQL database dump\n-- PostgreSQL database dump complete\n"))
+
+    imported = ImportService(context).import_file(dump, "alice")
+
+    assert [location.kind for location in imported.locations] == [StorageKind.LOCAL]
+    assert any(warning.startswith("storage drive failed") for warning in imported.warnings)
+    [mail] = notifier.sent
+    assert (mail.kind, mail.variant, mail.backup_id) == (
+        NotificationKind.DRIVE_UPLOAD_DEGRADED,
+        str(StorageKind.DRIVE),
+        imported.id,
+    )
+    [entry] = [log for log in context.catalog.list_logs(imported.id) if log.action is AuditAction.IMPORT]
+    assert entry.details["warnings"] == imported.warnings
