@@ -68,6 +68,12 @@ def _settle(ctx: ServiceContext, lock: str, actor: str) -> None:
 def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
     """A pre-restore backup keeps its mark: its restore is reported next, which says the mail."""
     error = f"interrupted: the run taking this backup {_STOPPED}, so no file was kept"
+    if backup.source is BackupSource.SCHEDULED:
+        error += (
+            ". It was an attempt of a scheduled run, which Scheduler retries (its final attempt mails if "
+            "none succeeds): look in the backup list for a scheduled backup taken since before taking one "
+            "by hand"
+        )
     backup.status = BackupStatus.FAILED
     backup.completed_at = ctx.clock.now()
     backup.error_message = error

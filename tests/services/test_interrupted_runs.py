@@ -240,6 +240,19 @@ def test_records_of_other_databases_and_of_imports_are_left_alone(
     assert [mail.backup_id for mail in notifier.sent] == [pending_here.id]
 
 
+def test_a_killed_scheduled_attempt_is_mailed_as_one_that_scheduler_retries(
+    database: DatabaseURL, tmp_path: Path
+) -> None:
+    context, notifier = _next_run(database, tmp_path / "home")
+    killed = _record(context, "killed", BackupStatus.RUNNING, lock_name(database), BackupSource.SCHEDULED)
+
+    BackupService(context).create("bob")
+
+    [mail] = notifier.sent
+    assert mail.backup_id == killed.id and mail.error.startswith("interrupted: the run taking this backup")
+    assert "an attempt of a scheduled run, which Scheduler retries" in mail.error
+
+
 def _record(
     context: ServiceContext,
     backup_id: str,
