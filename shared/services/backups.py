@@ -25,7 +25,7 @@ from shared.pipeline import ProgressCallback, begin_uploads, run_pipeline
 from shared.services.backup_ids import backup_filename, new_backup_id
 from shared.services.context import ServiceContext
 from shared.services.degraded import report_degraded
-from shared.services.interrupted import settle_interrupted_runs
+from shared.services.interrupted import end_restore_mark, settle_interrupted_runs
 from shared.services.leftovers import discard_failed_uploads, discard_files
 from shared.services.locking import DatabaseLock, lock_name
 from shared.services.refusals import describe_error as describe_error
@@ -240,6 +240,15 @@ class BackupService:
         if outcome is Stored.NOT_COMPLETED:  # what this run stored after the other run removed the files
             discard_files(ctx, backup, ctx.write_targets)
         _log.warning("backup %s failed, but its record is %s now: left as stored", backup.id, outcome.value)
+        if outcome is Stored.COMPLETED and backup.source is BackupSource.PRE_RESTORE:
+            # Stored after all, but its restore does not start: its mark must go, or the next run would
+            # report an interrupted restore that may have left the database incomplete.
+            try:
+                stored = ctx.catalog.get_backup(backup.id)
+                if stored.restoring is not None:
+                    end_restore_mark(ctx.catalog, stored)
+            except Exception:
+                _log.exception("could not clear the restore mark of pre-restore backup %s", backup.id)
 
 
 def _unrecorded(backup: Backup, unrecorded: Exception) -> dict[str, Any]:

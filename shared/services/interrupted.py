@@ -17,6 +17,7 @@ the lock (`settle_if_abandoned`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from shared.catalog.base import BackupFilter, Catalog
@@ -29,6 +30,8 @@ from shared.services.context import ServiceContext
 from shared.services.leftovers import discard_files
 from shared.services.locking import lock_name
 from shared.services.stored_outcome import UNFINISHED
+
+_log = logging.getLogger("backup.interrupted")
 
 RECENT_PRE_RESTORE_BACKUPS = 20
 """How many of a database's newest pre-restore backups are looked at. Every restore settles the ones
@@ -84,7 +87,10 @@ def _fail_backup(ctx: ServiceContext, backup: Backup, actor: str) -> None:
         return
     # A storage that cannot be reached now must not keep every later run of the database from starting.
     backup.warnings = [*backup.warnings, *discard_files(ctx, backup, ctx.storages)]
-    ctx.catalog.update_backup(backup, only=("locations", "warnings"))
+    try:
+        ctx.catalog.update_backup(backup, only=("locations", "warnings"))
+    except Exception:  # recorded failed already, so no later run settles it: it is reported here, now
+        _log.exception("backup %s: its files were removed, but its record may still name them", backup.id)
     ctx.auditor.record(
         backup.created_by,
         AuditAction.CREATE,

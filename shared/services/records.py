@@ -12,9 +12,10 @@ fails part-way writes only the locations that are left and a warning, never its 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from typing import NoReturn
 
@@ -25,7 +26,9 @@ from shared.models import AuditAction, Backup, BackupSource, BackupStatus, Stora
 from shared.services.context import ServiceContext
 from shared.services.interrupted import RECENT_PRE_RESTORE_BACKUPS, settle_if_abandoned
 from shared.services.locking import Lease
-from shared.services.refusals import refusals_audited
+from shared.services.refusals import audit_refusal, describe_error, refusals_audited
+
+_log = logging.getLogger("backup.records")
 
 CHANGE_LOCK_TTL = timedelta(minutes=10)
 """How soon a crashed holder's change lock frees itself; a live holder's heartbeat keeps it."""
@@ -118,8 +121,11 @@ class RecordService:
         Raises `BusyError` while the backup is running, in use by a running restore, or being changed,
         and when it was protected or taken up by a restore while its copies were being deleted."""
         ctx = self._ctx
-        with backup_change_lock(ctx.catalog, ctx.clock, backup_id, "delete", self._change_lock_ttl) as lease:
+        with ExitStack() as held:
             with refusals_audited(ctx.auditor, actor, AuditAction.DELETE, backup_id):
+                lease = held.enter_context(
+                    backup_change_lock(ctx.catalog, ctx.clock, backup_id, "delete", self._change_lock_ttl)
+                )
                 if lease is None:
                     raise _busy_changing(backup_id, self._change_lock_ttl)
                 backup = self._deletable(backup_id, actor)
@@ -149,8 +155,8 @@ class RecordService:
         ctx = self._ctx
         action = AuditAction.PROTECT if protected else AuditAction.UNPROTECT
         with (
-            backup_change_lock(ctx.catalog, ctx.clock, backup_id, "protect", self._change_lock_ttl) as lease,
             refusals_audited(ctx.auditor, actor, action, backup_id),
+            backup_change_lock(ctx.catalog, ctx.clock, backup_id, "protect", self._change_lock_ttl) as lease,
         ):
             if lease is None:
                 raise _busy_changing(backup_id, self._change_lock_ttl)
@@ -173,14 +179,21 @@ class _Deletion:
         self._errors: list[str] = []
 
     def run(self) -> Backup:
-        for location in list(self._started.locations):
-            self._still_to_delete()
-            self._delete_copy(location)
-        current = self._still_to_delete()
+        try:
+            for location in list(self._started.locations):
+                self._still_to_delete()
+                self._delete_copy(location)
+            current = self._still_to_delete()
+            if not self._errors:
+                self._ctx.catalog.delete_backup(current.id)
+        except BusyError:
+            raise  # `_stop` has kept the record and audited the delete
+        except Exception as exc:  # the catalog failed it, maybe after copies went: the record must say so
+            self._keep_record_quietly(f"a delete by {self._actor} failed: {describe_error(exc)}")
+            raise
         if self._errors:
             self._keep_record("failed", f"a delete by {self._actor} kept this record: {self._error()}")
             raise StorageError(f"backup {current.id} could not be deleted everywhere: {self._error()}")
-        self._ctx.catalog.delete_backup(current.id)
         details = {"outcome": "deleted", "removed": self._removed_kinds()}
         self._ctx.auditor.record(self._actor, AuditAction.DELETE, current.id, details)
         current.locations = []
@@ -224,9 +237,19 @@ class _Deletion:
         else:
             done = "nothing of it was deleted"
         errors = f" (and {self._error()})" if self._errors else ""
+        stopped = BusyError(f"the delete of backup {backup_id} stopped: {why}; {done}{errors}")
         if self._removed or self._errors:
             self._keep_record("stopped", f"a delete by {self._actor} stopped: {why}; {done}{errors}", why)
-        raise BusyError(f"the delete of backup {backup_id} stopped: {why}; {done}{errors}")
+        else:
+            audit_refusal(self._ctx.auditor, self._actor, AuditAction.DELETE, stopped, backup_id)
+        raise stopped
+
+    def _keep_record_quietly(self, warning: str) -> None:
+        """`_keep_record` for a delete that failed with an error of its own, which it must not hide."""
+        try:
+            self._keep_record("failed", warning)
+        except Exception:
+            _log.exception("backup %s: could not record what its failed delete removed", self._started.id)
 
     def _keep_record(self, outcome: str, warning: str, reason: str | None = None) -> None:
         """Audit the delete that did not finish, then write to the record, should it still exist, only

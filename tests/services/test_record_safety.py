@@ -15,7 +15,7 @@ import pytest
 from shared.catalog.base import BackupFilter
 from shared.catalog.sqlite import SQLiteCatalog
 from shared.clock import Clock, FixedClock
-from shared.errors import BusyError, StorageError
+from shared.errors import BusyError, CatalogUnavailableError, StorageError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus, StorageKind
 from shared.services.backups import BackupService
 from shared.services.context import ServiceContext
@@ -329,7 +329,7 @@ def test_deleting_the_pre_restore_backup_of_a_restore_that_died_mid_load_is_refu
 
         records.set_protected(pre.id, False, "ops")
         records.delete(pre.id, "ops")
-        assert sorted(delete_outcomes(context, pre.id)) == ["deleted", "refused"]
+        assert sorted(map(str, delete_outcomes(context, pre.id))) == ["deleted", "refused"]
 
 
 def test_the_pre_restore_backup_of_a_restore_that_died_while_taking_it_can_be_deleted(
@@ -345,3 +345,24 @@ def test_the_pre_restore_backup_of_a_restore_that_died_while_taking_it_can_be_de
     RecordService(records_context).delete("pre", "ops")
 
     assert not world.record_exists("pre")
+
+
+class _RecordsThatCannotBeDeleted(SQLiteCatalog):
+    def delete_backup(self, backup_id: str) -> None:
+        raise CatalogUnavailableError("the catalog (Firestore) did not answer within 10 s")
+
+
+def test_a_delete_whose_record_cannot_be_removed_leaves_it_naming_no_gone_copy(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    context = make_context(tmp_path / "home", None, clock)
+    world = world_over(context, daily=1)
+    backup = world.add("old", timedelta(days=3))
+    context.catalog = _RecordsThatCannotBeDeleted(context.config.catalog_path, clock)
+
+    with pytest.raises(CatalogUnavailableError):
+        RecordService(context).delete(backup.id, "alice")
+
+    stored = context.catalog.get_backup(backup.id)
+    assert stored.locations == [] and any("a delete by alice failed" in w for w in stored.warnings)
+    assert delete_outcomes(context, backup.id) == ["failed"]

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from shared.catalog.base import BackupFilter
 from shared.clock import FixedClock
 from shared.dburl import DatabaseURL
 from shared.errors import CatalogUnavailableError
 from shared.models import AuditAction, Backup, BackupSource, BackupStatus
-from shared.notify.base import NotificationKind
+from shared.notify.base import DatabaseAfter, NotificationKind
 from shared.services.backups import BackupService
+from shared.services.interrupted import settle_if_abandoned
+from shared.services.restore import RestoreService
+from tests.catalog.strategies import make_backup
 from tests.functions.conftest import RecordingNotifier
 from tests.services.unanswered_writes import flaky_context
 
@@ -71,3 +75,44 @@ def test_a_completion_applied_unanswered_then_a_failure_unrecorded_keeps_the_fil
     assert [path.name for path in folder.rglob("*") if path.is_file()] == [backup.filename]
     [failed] = [log for log in catalog.list_logs(backup.id) if log.details.get("outcome") == "failed"]
     assert failed.details["recorded"] is False
+
+
+def test_a_pre_restore_backup_stored_though_unanswered_leaves_no_restore_mark_behind(
+    tmp_path: Path, clock: FixedClock, db_url: DatabaseURL
+) -> None:
+    """The restore refused to start, so the next run must not report it as an interrupted one that may have
+    left the database incomplete."""
+    context, catalog = flaky_context(tmp_path / "home", db_url, clock)
+    notifier = RecordingNotifier()
+    context.notifier = notifier
+    backups = BackupService(context)
+    target = backups.create("alice")
+    catalog.lost = lambda b: b.source is BackupSource.PRE_RESTORE and b.status is BackupStatus.COMPLETED
+    with pytest.raises(CatalogUnavailableError):
+        RestoreService(context, backups).restore(target.id, "alice")
+    catalog.lost = lambda b: False
+    [pre] = catalog.list_backups(BackupFilter(source=BackupSource.PRE_RESTORE)).backups
+    assert pre.status is BackupStatus.COMPLETED and pre.restoring is None
+
+    backups.create("bob")  # the next run on the database settles what it finds
+    assert [mail.variant for mail in notifier.sent] == [DatabaseAfter.UNCHANGED]
+    assert not catalog.get_backup(pre.id).is_protected
+
+
+def test_a_settled_run_whose_second_write_is_lost_is_still_audited_and_mailed(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """Once recorded failed, no later run settles it again: it is reported when it is settled, or never."""
+    context, catalog = flaky_context(tmp_path / "home", None, clock)
+    notifier = RecordingNotifier()
+    context.notifier = notifier
+    dead = make_backup("dead", clock.now(), status=BackupStatus.RUNNING, run_lock="db-x")
+    catalog.add_backup(dead)
+    catalog.lost_updates_of, catalog.applied = ("locations", "warnings"), False
+
+    assert settle_if_abandoned(context, "db-x", "the next run")
+
+    assert catalog.get_backup("dead").status is BackupStatus.FAILED
+    [entry] = [log for log in catalog.list_logs("dead") if log.action is AuditAction.CREATE]
+    assert entry.details["outcome"] == "interrupted"
+    assert [mail.backup_id for mail in notifier.sent] == ["dead"]

@@ -23,21 +23,23 @@ class UnansweredWrites(SQLiteCatalog):
     first when `applied`, else not at all."""
 
     lost: Callable[[Backup], bool] = staticmethod(lambda backup: False)
+    lost_updates_of: tuple[str, ...] | None = None
+    """Also lose every update that writes exactly these attributes (`only`)."""
     applied = True
 
     def add_backup(self, backup: Backup) -> None:
-        self._write(backup, lambda: super(UnansweredWrites, self).add_backup(backup))
+        self._write(self.lost(backup), lambda: super(UnansweredWrites, self).add_backup(backup))
 
     def update_backup(
         self, backup: Backup, *, only: Collection[str] = (), if_status: Collection[BackupStatus] = ()
     ) -> None:
+        lost = self.lost(backup) or (self.lost_updates_of is not None and tuple(only) == self.lost_updates_of)
         self._write(
-            backup,
+            lost,
             lambda: super(UnansweredWrites, self).update_backup(backup, only=only, if_status=if_status),
         )
 
-    def _write(self, backup: Backup, write: Callable[[], None]) -> None:
-        lost = self.lost(backup)
+    def _write(self, lost: bool, write: Callable[[], None]) -> None:
         if self.applied or not lost:
             write()
         if lost:
