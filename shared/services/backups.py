@@ -199,7 +199,7 @@ class BackupService:
         try:
             ctx.catalog.update_backup(backup, if_status=UNFINISHED)
         except RecordChangedError:
-            self._leave_to_the_record(backup)
+            self._leave_to_the_record(backup, actor)
             return
         except Exception as unrecorded:
             self._report_failure(backup, actor, _unrecorded(backup, unrecorded))
@@ -232,7 +232,7 @@ class BackupService:
             completed_at = backup.completed_at or ctx.clock.now()
             ctx.notifier.send(backup_failed(backup.database, error, completed_at, backup.id))
 
-    def _leave_to_the_record(self, backup: Backup) -> None:
+    def _leave_to_the_record(self, backup: Backup, actor: str) -> None:
         """The record is not this run's to fail any more: another run settled it as interrupted (and
         reported it), or the completion write this run saw fail was applied after all."""
         ctx = self._ctx
@@ -240,6 +240,9 @@ class BackupService:
         if outcome is Stored.NOT_COMPLETED:  # what this run stored after the other run removed the files
             discard_files(ctx, backup, ctx.write_targets)
         _log.warning("backup %s failed, but its record is %s now: left as stored", backup.id, outcome.value)
+        if outcome is Stored.COMPLETED:
+            completed = {"outcome": "completed", "sha256": backup.sha256, "error": backup.error_message}
+            ctx.auditor.record(actor, AuditAction.CREATE, backup.id, completed, severity="WARNING")
         if outcome is Stored.COMPLETED and backup.source is BackupSource.PRE_RESTORE:
             # Stored after all, but its restore does not start: its mark must go, or the next run would
             # report an interrupted restore that may have left the database incomplete.

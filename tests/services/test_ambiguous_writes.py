@@ -45,6 +45,8 @@ def test_a_completion_write_applied_but_unanswered_keeps_the_backup_restorable(
     [backup] = catalog.list_backups().backups
     assert backup.status is BackupStatus.COMPLETED and backup.sha256 is not None
     assert _stored_files(context) == [backup.filename], "a completed record lost its file"
+    [created] = [log for log in catalog.list_logs(backup.id) if log.action is AuditAction.CREATE]
+    assert created.details["outcome"] == "completed" and created.details["sha256"] == backup.sha256
     RestoreService(context, BackupService(context)).restore(backup.id, "alice")
     assert fingerprint(db_url) == original
 
