@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -95,12 +96,15 @@ class App:
     def emit(self, result: Result) -> int:
         """Print the result; returns the exit code."""
         if result.exit_code:
-            sys.stderr.write(f"error: {first_line(result.error)}\n")
-            sys.stderr.flush()
+            _tell(f"error: {first_line(result.error)}")
+        if sys.stdout is None:  # started with stdout closed (`main.py list >&-`)
+            return _unwritten(result, "stdout was closed")
         try:
             self._write(result)
         except BrokenPipeError:
             return _stdout_closed(result)
+        except OSError as exc:  # a full disk, a terminal gone (EIO)
+            return _unwritten(result, f"the output could not be written to stdout ({exc.strerror or exc})")
         return result.exit_code
 
     def _write(self, result: Result) -> None:
@@ -120,10 +124,29 @@ def _stdout_closed(result: Result) -> int:
     """Nobody reads stdout any more (`main.py list | head -1`): say so in one line, without hiding how the
     command itself ended, and exit as a program stopped by SIGPIPE would (or with the command's own
     failure)."""
-    # Python flushes stdout once more on exit; pointing it at /dev/null keeps that from failing again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    return _unwritten(result, "stdout was closed before the output could be written")
+
+
+def _unwritten(result: Result, why: str) -> int:
+    """The output could not be written: say so on stderr, keep how the command itself ended, and exit 141
+    when it succeeded (its output is lost), as a program stopped by SIGPIPE would."""
+    if sys.stdout is not None:
+        # Python flushes stdout once more on exit; pointing it at /dev/null keeps that from failing again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     ended = "failed, as said above" if result.exit_code else "completed"
-    sys.stderr.write(f"warning: stdout was closed before the output could be written; the command {ended}\n")
+    _tell(f"warning: {why}; the command {ended}")
     return result.exit_code or EXIT_STDOUT_CLOSED
+
+
+def _tell(line: str) -> None:
+    """A line on stderr, when there is a stderr to write to."""
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass

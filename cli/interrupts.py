@@ -1,6 +1,6 @@
-"""Stop signals on the command line: SIGTERM (`timeout`, systemd, `docker stop`) stops a command as Ctrl-C
-does, with `KeyboardInterrupt`, so the run fails the ordinary way (record failed, partial files removed,
-database put back, lock released) instead of dying half-way."""
+"""Stop signals on the command line: SIGTERM (`timeout`, systemd, `docker stop`) and SIGHUP (the terminal
+or ssh session gone) stop a command as Ctrl-C does, with `KeyboardInterrupt`, so the run fails the ordinary
+way (record failed, partial files removed, database put back, lock released) instead of dying half-way."""
 
 from __future__ import annotations
 
@@ -11,19 +11,23 @@ from contextlib import contextmanager
 from types import FrameType
 
 CTRL_C = "Ctrl-C"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Besides Ctrl-C: `timeout`, systemd, `docker stop`; and a terminal or ssh session that goes away."""
 
 
 @contextmanager
 def stop_signals_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM raises `KeyboardInterrupt("SIGTERM")` in the main thread."""
+    """While the block runs, SIGTERM or SIGHUP raises `KeyboardInterrupt("SIGTERM")` (or "SIGHUP") in the
+    main thread."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {stop: signal.signal(stop, _interrupt) for stop in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -16,7 +16,10 @@ from shared.errors import ConfigurationError, InvalidInputError
 from shared.models import BackupSettings, ScheduleFrequency, StorageKind
 from shared.storage.drive_credentials import OAuthRefreshToken
 
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+_NOT_IN_ADDRESSES = r"@\s,;:<>()\[\]\\\""
+_EMAIL = re.compile(rf"^[^{_NOT_IN_ADDRESSES}]+@[^{_NOT_IN_ADDRESSES}']+\.[^{_NOT_IN_ADDRESSES}']+$")
+"""An address as people write one (o'brien@example.com): no list brackets, quotes around it, display names
+or `<>`, as pasted text would bring."""
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _WHOLE = re.compile(r"^[+-]?[0-9]{1,18}$")
 _NOT_IANA_ZONES = frozenset({"localtime", "posixrules", "Factory"})

@@ -23,7 +23,7 @@ def register(
 
 def run(args: argparse.Namespace, app: App) -> Result:
     with refusals_audited(app.context.auditor, app.actor, AuditAction.RESTORE, args.id):
-        backup = app.records.show(args.id)  # as the restore itself would refuse it
+        _, backup = app.restores.restorable(args.id)  # refused before anyone is asked to confirm
     if not args.force:
         _confirm(app, backup.id)
     progress = ProgressLine("restore")

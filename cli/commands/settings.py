@@ -23,8 +23,17 @@ def run(args: argparse.Namespace, app: App) -> Result:
     else:
         settings = app.settings.get()
     data = settings.to_dict()
-    text = "\n".join(f"{key:<24} {value}" for key, value in data.items())
+    text = "\n".join(f"{key:<24} {_as_set_takes_it(value)}" for key, value in data.items())
     return Result(data, text)
+
+
+def _as_set_takes_it(value: object) -> str:
+    """The value as `--set KEY=VALUE` takes it back: lists comma-separated, true/false, nothing for none."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return "" if value is None else str(value)
 
 
 def _changes(items: list[str]) -> dict[str, str]:

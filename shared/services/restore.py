@@ -60,6 +60,15 @@ class RestoreService:
         self._ctx = context
         self._backups = backups
 
+    def restorable(self, backup_id: str) -> tuple[DatabaseURL, Backup]:
+        """The configured database and backup `backup_id`, once it is one that could be restored into it
+        (completed, of the database's engine); else the error a restore would raise, changing nothing."""
+        url = self._ctx.config.require_database()
+        backup = self._ctx.catalog.get_backup(backup_id)
+        require_completed(backup)
+        _require_engine(backup, url)
+        return url, backup
+
     def restore(
         self,
         backup_id: str,
@@ -78,10 +87,7 @@ class RestoreService:
         audit = ctx.auditor
         with ExitStack() as held:
             with refusals_audited(ctx.auditor, actor, AuditAction.RESTORE, backup_id):
-                url = ctx.config.require_database()
-                backup = ctx.catalog.get_backup(backup_id)
-                require_completed(backup)
-                _require_engine(backup, url)
+                url, backup = self.restorable(backup_id)
                 time_limit = ctx.start_time_limit()
                 lock = held.enter_context(DatabaseLock(ctx.catalog, ctx.clock, url, ctx.lock_ttl, "restore"))
                 settle_interrupted_runs(ctx, url, actor)

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from shared.catalog.sqlite import SQLiteCatalog
 from shared.dburl import DatabaseURL
+from shared.models import BackupStatus
+from tests.catalog.strategies import make_backup
 from tests.cli.running import Cli, on_terminal, with_tmpfs
 from tests.fakes.scheduler_server import FakeCloudScheduler
 from tests.sample_data import execute, fingerprint
@@ -60,6 +63,23 @@ def test_restore_without_force_and_without_terminal_refuses(cli: Cli, database: 
     assert refused.code == 2 and "--force" in refused.stderr
     assert fingerprint(database) == damaged
     assert len(cli("list", "--json").json["backups"]) == 1
+
+
+def test_a_restore_that_could_not_start_is_refused_before_anyone_is_asked(cli: Cli) -> None:
+    failed = make_backup("00000000000000aa", status=BackupStatus.FAILED)
+    SQLiteCatalog(cli.home / "catalog.sqlite3").add_backup(failed)
+    refused = cli("restore", failed.id, stdin="")
+    assert refused.code == 2 and "not completed" in refused.stderr and "--force" not in refused.stderr
+
+
+def test_settings_are_shown_as_set_takes_them_back(cli: Cli) -> None:
+    changed = cli("settings", "--set", "notification_emails=ops@example.com,dba@example.org")
+    assert changed.code == 0, changed.stderr
+    shown = {line[:24].strip(): line[24:].strip() for line in changed.stdout.splitlines()}
+    assert shown["notification_emails"] == "ops@example.com,dba@example.org"
+    assert shown["schedule_enabled"] == "false"
+    again = cli("settings", "--set", f"notification_emails={shown['notification_emails']}", "--json")
+    assert again.json["notification_emails"] == ["ops@example.com", "dba@example.org"]
 
 
 def test_settings_and_cleanup(cli: Cli) -> None:

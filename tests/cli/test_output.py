@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from tests.cli.running import Cli, finished
+from tests.cli.running import MAIN, ROOT, Cli, finished
 
 
 def test_json_and_debug_work_before_the_command_too(cli: Cli) -> None:
@@ -97,3 +99,26 @@ def test_a_closed_stdout_keeps_the_exit_code_of_a_failure(cli: Cli) -> None:
         os.close(writing)
     run = finished(process)
     assert run.code == 4 and "Traceback" not in run.stderr and "ffffffffffffffff" in run.stderr
+
+
+def test_stdout_on_a_full_disk_or_not_open_at_all_is_no_traceback_either(cli: Cli) -> None:
+    with open("/dev/full", "wb") as full:
+        run = finished(cli.start("create", "--json", stdout=full))
+    assert run.code == 141 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.strip() == (
+        "warning: the output could not be written to stdout (No space left on device); the command completed"
+    )
+    [backup] = cli("list", "--json").json["backups"]
+    assert backup["status"] == "completed"
+
+    for args, code in ((["list"], 141), (["show", "ffffffffffffffff"], 4)):
+        started = subprocess.Popen(
+            [sys.executable, MAIN, *args],
+            env=cli.env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: os.close(1),  # the child starts with no stdout
+        )
+        run = finished(started)
+        assert run.code == code and "Traceback" not in run.stderr, run.stderr

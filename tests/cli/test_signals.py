@@ -53,7 +53,9 @@ def test_sigterm_fails_a_backup_cleanly_and_releases_its_lock(cli: Cli, database
     assert cli("create", "--json").code == 0  # not busy: the lock went with the run
 
 
-@pytest.mark.parametrize(("stop", "said"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+@pytest.mark.parametrize(
+    ("stop", "said"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")]
+)
 def test_a_stopped_restore_puts_the_database_back_and_shows_each_phase(
     cli: Cli, database: DatabaseURL, stop: signal.Signals, said: str
 ) -> None:

@@ -162,3 +162,17 @@ def test_oauth_tool_json_is_accepted() -> None:
     text = json.dumps(fields)
     assert drive_credentials_problems(text) == {}
     assert parse_drive_credentials(text).refresh_token == "r"
+
+
+@pytest.mark.parametrize(
+    "pasted", ["['ops@example.com']", '["ops@example.com"]', "Ops <ops@example.com>", "'ops@example.com'"]
+)
+def test_an_address_pasted_with_brackets_quotes_or_a_name_is_refused(pasted: str) -> None:
+    with pytest.raises(SettingsValidationError) as info:
+        apply_changes(BackupSettings(), {"notification_emails": pasted})
+    assert set(info.value.errors) == {"notification_emails"}
+
+
+def test_an_apostrophe_in_an_address_is_fine() -> None:
+    settings = apply_changes(BackupSettings(), {"notification_emails": "o'brien@example.com"})
+    assert settings.notification_emails == ["o'brien@example.com"]
