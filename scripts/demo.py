@@ -60,7 +60,7 @@ def main() -> int:
 
     shutil.rmtree(HOME, ignore_errors=True)
     (HOME / "pg").mkdir(parents=True)
-    (HOME / "run").mkdir()
+    (HOME / "run").mkdir(mode=0o700)
     say("Starting a throwaway PostgreSQL (from the pgserver wheel)")
     server = pgserver.get_server(HOME / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
     socket_dir = HOME / "pg"

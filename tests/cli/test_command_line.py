@@ -82,6 +82,12 @@ def test_settings_are_shown_as_set_takes_them_back(cli: Cli) -> None:
     assert again.json["notification_emails"] == ["ops@example.com", "dba@example.org"]
 
 
+def test_an_abbreviated_option_is_an_unknown_one(cli: Cli) -> None:
+    run = cli("list", "--lim", "2")
+    assert run.code == 2 and "unrecognized arguments: --lim 2" in run.stderr
+    assert cli("--jso", "list").code == 2
+
+
 def test_settings_and_cleanup(cli: Cli) -> None:
     changed = cli("settings", "--set", "retention_daily=1", "--set", "retention_weekly=0", "--json")
     assert changed.code == 0, changed.stderr
