@@ -1,8 +1,11 @@
-"""A small, typed sample schema for service tests, and a fingerprint that tells whether data changed."""
+"""A small, typed sample schema for service tests, a fingerprint that tells whether data changed, and a dump
+that fails half-way."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from pathlib import Path
 
 import psycopg
 import pymysql
@@ -108,3 +111,27 @@ def add_incompressible_rows(url: DatabaseURL, rows: int = ROWS_OVER_SEVERAL_CHUN
             f"FROM generate_series(1, {rows}) AS n"
         )
     execute(url, ["CREATE TABLE noise (id INT PRIMARY KEY, hex CHAR(64))", fill])
+
+
+def broken_dump(url: DatabaseURL, tmp_path: Path) -> Path:
+    """A dump whose header is right and that fails half-way, after it has already changed things."""
+    if url.engine == "mysql":
+        sql = (
+            "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n"
+            "DROP TABLE IF EXISTS `orders`;\n"
+            "CREATE TABLE `orders` (`id` int PRIMARY KEY);\n"
+            "INSERT INTO `orders` VALUES (1),(2);\n"
+            "INSERT INTO `no_such_table` VALUES (1);\n"
+            "-- Dump completed\n"
+        )
+    else:
+        sql = (
+            "-- PostgreSQL database dump\n"
+            "CREATE TABLE public.orders (id int PRIMARY KEY);\n"
+            "INSERT INTO public.orders VALUES (1), (2);\n"
+            "INSERT INTO public.no_such_table VALUES (1);\n"
+            "-- PostgreSQL database dump complete\n"
+        )
+    path = tmp_path / "broken.sql.gz"
+    path.write_bytes(gzip.compress(sql.encode()))
+    return path

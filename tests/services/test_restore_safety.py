@@ -38,7 +38,14 @@ from tests.fakes.drive_fixtures import drive_fake as drive_fake
 from tests.fakes.drive_fixtures import drive_folder as drive_folder
 from tests.fakes.drive_fixtures import drive_sleeps as drive_sleeps
 from tests.fakes.drive_fixtures import drive_storage as drive_storage
-from tests.sample_data import add_incompressible_rows, execute, fingerprint, load_sample, postgres_connect
+from tests.sample_data import (
+    add_incompressible_rows,
+    broken_dump,
+    execute,
+    fingerprint,
+    load_sample,
+    postgres_connect,
+)
 
 LEASE_SECONDS = 3
 OTHERS_WARNING = "a warning another request wrote"
@@ -71,20 +78,6 @@ def _once(action: Callable[[], None]) -> ProgressCallback:
             action()
 
     return progress
-
-
-def _broken_mysql_dump(tmp_path: Path) -> Path:
-    """A dump that fails half-way, after it has changed the database: the pre-restore backup is put back."""
-    sql = (
-        "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n"
-        "DROP TABLE IF EXISTS `orders`;\n"
-        "CREATE TABLE `orders` (`id` int PRIMARY KEY);\n"
-        "INSERT INTO `no_such_table` VALUES (1);\n"
-        "-- Dump completed\n"
-    )
-    path = tmp_path / "broken.sql.gz"
-    path.write_bytes(gzip.compress(sql.encode()))
-    return path
 
 
 def _flip_a_byte(path: Path, at: int) -> None:
@@ -185,7 +178,7 @@ def test_a_pre_restore_backup_protected_while_its_restore_runs_stays_protected(
         context = build_context(Config(database_url=url, home=tmp_path / "home"), clock)
         backups = BackupService(context)
         if restore_fails:
-            backup = ImportService(context).import_file(_broken_mysql_dump(tmp_path), "alice")
+            backup = ImportService(context).import_file(broken_dump(url, tmp_path), "alice")
         else:
             add_incompressible_rows(url)
             backup = backups.create("alice")
@@ -382,7 +375,7 @@ def test_a_put_back_reads_the_drive_copy_when_the_local_one_is_damaged(
         load_sample(url)
         context = _local_and_drive(tmp_path / "home", url, clock, drive_storage)
         backups = BackupService(context)
-        broken = ImportService(context).import_file(_broken_mysql_dump(tmp_path), "alice")
+        broken = ImportService(context).import_file(broken_dump(url, tmp_path), "alice")
         before = fingerprint(url)
 
         def damage_the_pre_restore_backup() -> None:

@@ -24,7 +24,7 @@ from shared.wiring import build_context
 from tests.databases import fresh_mysql_database, fresh_postgres_database, mysql_admin, postgres_admin
 from tests.functions.conftest import RecordingNotifier
 from tests.open_transactions import transaction_reading
-from tests.sample_data import execute, fingerprint, load_sample
+from tests.sample_data import broken_dump, execute, fingerprint, load_sample
 
 
 def _damage(url: DatabaseURL) -> None:
@@ -71,35 +71,11 @@ def test_corrupted_file_is_refused_before_the_database_is_touched(
     assert refused and refused[0].details["database_touched"] is False
 
 
-def _broken_dump(url: DatabaseURL, tmp_path: Path) -> Path:
-    """A dump whose header is right and that fails half-way, after it has already changed things."""
-    if url.engine == "mysql":
-        sql = (
-            "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n"
-            "DROP TABLE IF EXISTS `orders`;\n"
-            "CREATE TABLE `orders` (`id` int PRIMARY KEY);\n"
-            "INSERT INTO `orders` VALUES (1),(2);\n"
-            "INSERT INTO `no_such_table` VALUES (1);\n"
-            "-- Dump completed\n"
-        )
-    else:
-        sql = (
-            "-- PostgreSQL database dump\n"
-            "CREATE TABLE public.orders (id int PRIMARY KEY);\n"
-            "INSERT INTO public.orders VALUES (1), (2);\n"
-            "INSERT INTO public.no_such_table VALUES (1);\n"
-            "-- PostgreSQL database dump complete\n"
-        )
-    path = tmp_path / "broken.sql.gz"
-    path.write_bytes(gzip.compress(sql.encode()))
-    return path
-
-
 def test_property_12_restore_failure_leaves_database_as_it_was(
     restores: RestoreService, context: ServiceContext, db_url: DatabaseURL, tmp_path: Path
 ) -> None:
     before = fingerprint(db_url)
-    broken = ImportService(context).import_file(_broken_dump(db_url, tmp_path), "alice")
+    broken = ImportService(context).import_file(broken_dump(db_url, tmp_path), "alice")
     with pytest.raises(RestoreError) as info:
         restores.restore(broken.id, "alice")
     assert _says_how_the_database_was_kept(str(info.value), db_url)
@@ -125,7 +101,7 @@ def test_backup_of_another_engine_is_refused(
     foreign_url = DatabaseURL(
         engine="postgresql" if db_url.engine == "mysql" else "mysql", database="x", user="u"
     )
-    foreign = _broken_dump(foreign_url, tmp_path)
+    foreign = broken_dump(foreign_url, tmp_path)
     imported = ImportService(context).import_file(foreign, "alice")
     with pytest.raises(InvalidInputError, match="cannot be restored"):
         restores.restore(imported.id, "alice")
@@ -249,7 +225,7 @@ def test_a_put_back_stopped_by_a_second_ctrl_c_protects_and_reports_the_pre_rest
         context = build_context(Config(database_url=url, home=tmp_path / "home"), clock)
         notifier = RecordingNotifier()
         context.notifier = notifier
-        broken = ImportService(context).import_file(_broken_dump(url, tmp_path), "alice")
+        broken = ImportService(context).import_file(broken_dump(url, tmp_path), "alice")
 
         def stopped_while_putting_back(phase: RestorePhase, read: int, stored: int) -> None:
             if phase is RestorePhase.PUT_BACK:
